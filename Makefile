@@ -1,0 +1,34 @@
+# Two commands do everything on a fresh machine:
+#   make demo   create .venv if missing, then run the embedded demo job
+#   make test   same environment, run the test suite
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.gan_matting_installed
+# torch is pinned here only (setup.cfg declares a range): these builds lie on this machine's disk
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench install clean-venv
+
+$(STAMP): setup.cfg pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -c "import torch, torchvision" 2>/dev/null || $(PY) -m pip install -q $(TORCH)
+	$(PY) -m pip install -q -e ".[dev,video,export]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/gan-matting demo
+
+# pytest exits 5 when it collected no test: that must fail, not pass quietly
+test: $(STAMP)
+	@$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+bench: $(STAMP)
+	$(VENV)/bin/gan-matting bench all
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,170 @@
+"""Evaluation harness: predicted mattes (a folder of PNGs) against any dataset layout.
+
+Writes a per-image CSV and a markdown table of means, overall and for named subsets (e.g. hair).
+Predictions are read as the 8-bit PNGs the benchmarks use and masked by the trimap (DIM protocol);
+SAD, Grad and Conn are /1000 and MSE is printed x1e3 in the table (raw in the CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from . import GanMattingError
+from . import metrics as M
+from .data.io import is_image_file, read_alpha, read_rgb, read_trimap, write_image
+from .data.layouts import MattingFolder, read_folder
+
+# Named subsets of the alphamatting.com training images (see ../shared/data/alphamatting_dev/SOURCE.md)
+KNOWN_SUBSETS: Dict[str, List[str]] = {
+    "hair": ["GT03", "GT08"],
+    "fur": ["GT07", "GT10", "GT12", "GT15", "GT17", "GT20", "GT22", "GT23", "GT24"],
+    "holes": ["GT02", "GT21", "GT26"],
+    "hard": ["GT01", "GT06", "GT14", "GT18", "GT19"],
+}
+REGION_NAMES = {1: "hair", 2: "jewellery", 3: "body"}  # labels of synthetic region masks (grey level = id * 80)
+METRIC_KEYS = ("sad", "mse", "grad", "conn", "mae")
+
+
+def default_trimap(folder: MattingFolder) -> str:
+    names = folder.trimap_names
+    if not names:
+        raise GanMattingError(f"{folder.root}: no trimap folder; make one with `gan-matting make-trimap`")
+    return names[0]
+
+
+def _pred_files(pred_dir: Path) -> Dict[str, Path]:
+    if not pred_dir.is_dir():
+        raise GanMattingError(f"{pred_dir}: prediction folder not found")
+    files = {p.stem: p for p in sorted(pred_dir.iterdir()) if p.is_file() and is_image_file(p)}
+    if not files:
+        raise GanMattingError(f"{pred_dir}: no predicted mattes in it")
+    return files
+
+
+def region_labels(path: Path) -> np.ndarray:
+    """Region mask stored as grey levels id*80 (0 background, 1 hair, 2 jewellery, 3 body)."""
+    return np.round(read_alpha(path) * 255.0 / 80.0).astype(np.int64)
+
+
+def evaluate_folder(pred_dir, data_root, trimap: Optional[str] = None, layout: str = "auto",
+                    subsets: Optional[Dict[str, Sequence[str]]] = None) -> List[Dict[str, object]]:
+    """One row of metrics per image that has ground truth, a trimap and a prediction."""
+    folder = read_folder(data_root, layout)
+    tname = trimap or default_trimap(folder)
+    preds = _pred_files(Path(pred_dir))
+    gt_samples = [s for s in folder.samples if s.alpha is not None]
+    if not gt_samples:
+        raise GanMattingError(f"{data_root}: no ground-truth alphas; this split cannot be scored")
+    missing = [s.name for s in gt_samples if s.name not in preds]
+    if missing:
+        raise GanMattingError(f"{pred_dir}: no prediction for {len(missing)} image(s): {', '.join(missing[:10])}")
+    subsets = dict(subsets or {})
+    rows = []
+    for s in gt_samples:
+        if tname not in s.trimaps:
+            raise GanMattingError(f"{s.name}: no trimap '{tname}' (has: {', '.join(s.trimaps) or 'none'})")
+        gt = read_alpha(s.alpha)
+        tri = read_trimap(s.trimaps[tname])
+        pred = read_alpha(preds[s.name])
+        if pred.shape != gt.shape:
+            raise GanMattingError(f"{preds[s.name]}: prediction is {pred.shape[1]}x{pred.shape[0]}, "
+                                  f"ground truth {s.alpha} is {gt.shape[1]}x{gt.shape[0]}")
+        # score the 8-bit values, as the benchmark PNGs hold them
+        gt8, pred8 = (np.round(gt * 255)).astype(np.uint8), (np.round(pred * 255)).astype(np.uint8)
+        row: Dict[str, object] = {"name": s.name, "trimap": tname}
+        row.update(M.matting_metrics(pred8, gt8, tri))
+        if s.region is not None:
+            labels = region_labels(s.region)
+            pm = M.mask_with_trimap(pred8, tri)
+            for rid, rname in REGION_NAMES.items():
+                rtri = np.where((tri == 128) & (labels == rid), 128, np.where(tri == 128, 0, tri)).astype(np.uint8)
+                if (rtri == 128).any():
+                    row[f"{rname}_sad"] = M.sad(pm, gt8, rtri)
+                    row[f"{rname}_mse"] = M.mse(pm, gt8, rtri)
+                    row[f"{rname}_grad"] = M.gradient_error(pm, gt8, rtri)
+                    row[f"{rname}_conn"] = M.connectivity_error(pm, gt8, rtri)
+        row["subsets"] = ";".join(k for k, names in subsets.items() if s.name in names)
+        rows.append(row)
+    return rows
+
+
+def summarise(rows: List[Dict[str, object]], subsets: Optional[Dict[str, Sequence[str]]] = None) -> Dict[str, Dict[str, float]]:
+    """Means per group: 'all', each subset with members present, and each region column group."""
+    groups: Dict[str, List[Dict[str, object]]] = {"all": rows}
+    for name, members in (subsets or {}).items():
+        sel = [r for r in rows if r["name"] in members]
+        if sel:
+            groups[name] = sel
+    out: Dict[str, Dict[str, float]] = {}
+    for g, sel in groups.items():
+        out[g] = {k: float(np.mean([r[k] for r in sel])) for k in METRIC_KEYS}
+        out[g]["n"] = len(sel)
+    for rname in REGION_NAMES.values():
+        sel = [r for r in rows if f"{rname}_sad" in r]
+        if sel:
+            out[f"region:{rname}"] = {k: float(np.mean([r[f"{rname}_{k}"] for r in sel]))
+                                      for k in ("sad", "mse", "grad", "conn")}
+            out[f"region:{rname}"]["n"] = len(sel)
+    return out
+
+
+def markdown_table(summary: Dict[str, Dict[str, float]], title: str = "") -> str:
+    lines = [f"### {title}", ""] if title else []
+    lines += ["| group | n | SAD | MSE (x1e3) | Grad | Conn |", "|---|---:|---:|---:|---:|---:|"]
+    for g, m in summary.items():
+        lines.append(f"| {g} | {m['n']} | {m['sad']:.3f} | {m['mse'] * 1e3:.3f} | {m['grad']:.3f} | {m['conn']:.3f} |")
+    lines.append("")
+    lines.append("SAD, Grad, Conn /1000 (DIM convention), summed over trimap==128; MSE mean over it.")
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(rows: List[Dict[str, object]], summary, out_dir, title: str = "") -> Dict[str, Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keys: List[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    csv_path, md_path = out / "metrics.csv", out / "metrics.md"
+    with open(csv_path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    md_path.write_text(markdown_table(summary, title))
+    return {"csv": csv_path, "md": md_path}
+
+
+def predict_folder(predict: Callable[[np.ndarray, np.ndarray], tuple], data_root, out_dir,
+                   trimap: Optional[str] = None, layout: str = "auto",
+                   progress: bool = True) -> Dict[str, float]:
+    """Run ``predict(image (H,W,3), trimap (H,W) uint8) -> (alpha, fg or None)`` on every image of a
+    dataset and write ``out_dir/alpha/NAME.png`` (and ``fg/NAME.png``). Returns seconds per image."""
+    folder = read_folder(data_root, layout)
+    tname = trimap or default_trimap(folder)
+    out = Path(out_dir)
+    times = {}
+    samples = [s for s in folder.samples if s.image is not None]
+    try:
+        from tqdm import tqdm
+        it = tqdm(samples, desc=f"predict ({tname})", disable=not progress)
+    except ImportError:  # pragma: no cover
+        it = samples
+    for s in it:
+        if tname not in s.trimaps:
+            raise GanMattingError(f"{s.name}: no trimap '{tname}'")
+        img, tri = read_rgb(s.image), read_trimap(s.trimaps[tname])
+        if img.shape[:2] != tri.shape:
+            raise GanMattingError(f"size mismatch: {s.image} {img.shape[1]}x{img.shape[0]} vs "
+                                  f"{s.trimaps[tname]} {tri.shape[1]}x{tri.shape[0]}")
+        t0 = time.perf_counter()
+        alpha, fg = predict(img, tri)
+        times[s.name] = time.perf_counter() - t0
+        write_image(out / "alpha" / f"{s.name}.png", alpha)
+        if fg is not None:
+            write_image(out / "fg" / f"{s.name}.png", fg)
+    return times
