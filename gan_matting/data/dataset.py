@@ -44,8 +44,10 @@ def _chw(a: np.ndarray) -> torch.Tensor:
 
 
 def trimap_to_unit(t: np.ndarray | torch.Tensor):
-    """0/128/255 -> 0/0.5/1 (float)."""
-    return t.astype(np.float32) / 255.0 if isinstance(t, np.ndarray) else t.float() / 255.0
+    """0/128/255 -> exactly 0/0.5/1 (float32)."""
+    if isinstance(t, np.ndarray):
+        return np.round(t.astype(np.float32) / 127.5) / 2.0
+    return torch.round(t.float() / 127.5) / 2.0
 
 
 def load_sample(s: MattingSample, trimap_name: Optional[str] = None) -> Dict[str, np.ndarray]:

@@ -104,7 +104,7 @@ def superpixel_trimap(image: np.ndarray, mask: np.ndarray, n_segments: int = 800
     # partial alpha is unknown by definition, whatever the superpixels say
     soft = (m > 0.01) & (m < 0.99)
     labels = slic(img, n_segments=n_segments, compactness=compactness, start_label=0,
-                  channel_axis=-1, rng=seed)
+                  channel_axis=-1)  # SLIC is deterministic: same image, same superpixels
     n = int(labels.max()) + 1
     fg_count = np.bincount(labels.ravel(), weights=fg.ravel(), minlength=n)
     total = np.bincount(labels.ravel(), minlength=n)

@@ -191,7 +191,7 @@ class SynthStream(IterableDataset):
                          trimap_frac=(0.01, 0.04))
         from ..augment import choose_crop
         t = {key: _chw(s[key]) for key in ("image", "alpha", "fg", "bg")}
-        t["trimap"] = _chw(s["trimap"].astype(np.float32) / 255.0)
+        t["trimap"] = _chw(np.round(s["trimap"].astype(np.float32) / 127.5) / 2.0)
         y, x = choose_crop(t["alpha"], self.crop, rng, self.unknown_crop_prob)
         t = {key: v[..., y:y + self.crop, x:x + self.crop] for key, v in t.items()}
         t["has_fg"] = torch.tensor(1.0)
