@@ -2,6 +2,7 @@
 
     gan-matting bench metrics   # each exact metric on a 1920x1080 matte (median of --repeats)
     gan-matting bench synth     # procedural generator: images/s at 512^2 and 1024^2
+    gan-matting bench train     # seconds per G+D step and images/s per configuration, peak memory
     gan-matting bench all
 
 This machine's CPU speed drifts, so every table is measured in one run, side by side, and reports the
@@ -105,14 +106,85 @@ def bench_synth(repeats: int, quick: bool) -> str:
     return _header(f"procedural generator, single process, {repeats} images per row (different seeds)") + "\n".join(rows) + "\n"
 
 
-BENCHES = {"metrics": bench_metrics, "synth": bench_synth}
+def _train_variants(config: str | None, quick: bool):
+    """(label, Config) pairs to time side by side: the model with and without its discriminators,
+    channels_last, and (on CUDA) bf16 autocast."""
+    import torch
+    from .training.config import load_config
+    base = ["data.source=synth", "train.deterministic=false"]
+    if config is None:
+        base += ["model.generator.width=16", "model.generator.depth=5", "model.generator.max_width=128",
+                 "model.d_global.width=16", "model.d_local.width=16", "data.batch_size=4", "data.crop=160"]
+    if quick:
+        base += ["model.generator.width=8", "model.generator.depth=3", "data.crop=64", "data.batch_size=2"]
+    out = [("G + global D + local D", load_config(config, base)),
+           ("G only (lambda_adv 0)", load_config(config, base + ["loss.lambda_adv=0"])),
+           ("G + Ds, channels_last", load_config(config, base + ["train.channels_last=true"]))]
+    if torch.cuda.is_available():
+        out.append(("G + Ds, bf16 autocast", load_config(config, base + ["train.amp=bf16", "train.channels_last=true"])))
+    return out
 
 
-def run_bench(what: str, out: Path, repeats: int = 5, quick: bool = False) -> int:
+def bench_train(repeats: int, quick: bool, config: str | None = None) -> str:
+    """Seconds per optimisation step on a fixed random batch (no data loading), interleaved variants."""
+    import resource
+    import torch
+    from .models import build_model, count_parameters
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    variants = _train_variants(config, quick)
+    models, batches = [], []
+    for _label, cfg in variants:
+        torch.manual_seed(0)
+        m = build_model(cfg, device)
+        if cfg.train.channels_last:
+            for n in m.networks.values():
+                n.to(memory_format=torch.channels_last)
+        b, s = cfg.data.batch_size, cfg.data.crop
+        tri = torch.full((b, 1, s, s), 0.5)
+        tri[..., : s // 4, :] = 0.0
+        tri[..., -s // 4:, :] = 1.0
+        batch = {"image": torch.rand(b, 3, s, s), "alpha": torch.rand(b, 1, s, s), "fg": torch.rand(b, 3, s, s),
+                 "bg": torch.rand(b, 3, s, s), "trimap": tri, "has_fg": torch.ones(b)}
+        m.set_input(batch)
+        m.optimize_parameters(10 ** 6)  # warm-up (past any warm-up phase)
+        models.append(m)
+        batches.append(batch)
+    times = [[] for _ in variants]
+    for _ in range(repeats):  # interleave so that CPU speed drift hits every variant alike
+        for i, m in enumerate(models):
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            m.set_input(batches[i])
+            m.optimize_parameters(10 ** 6)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times[i].append(time.perf_counter() - t0)
+    ref = statistics.median(times[0])
+    rows = ["| variant | G params | D params | batch x crop | median s/step | images/s | ratio to first |",
+            "|---|---:|---:|---|---:|---:|---:|"]
+    for (label, cfg), m, ts in zip(variants, models, times):
+        med = statistics.median(ts)
+        gp = count_parameters(m.networks["G"])
+        dp = sum(count_parameters(n) for k, n in m.networks.items() if k != "G")
+        rows.append(f"| {label} | {gp:,} | {dp:,} | {cfg.data.batch_size} x {cfg.data.crop}^2 | {med:.3f} | "
+                    f"{cfg.data.batch_size / med:.2f} | {med / ref:.2f} |")
+    if device.type == "cuda":
+        mem = f"peak CUDA memory allocated: {torch.cuda.max_memory_allocated() / 2 ** 20:.0f} MiB (all variants)"
+    else:
+        mem = f"peak process RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB (all variants)"
+    return (_header(f"training step (G + D updates), {device.type}, {repeats} interleaved repeats")
+            + "\n".join(rows) + f"\n\n{mem}\n")
+
+
+BENCHES = {"metrics": bench_metrics, "synth": bench_synth, "train": bench_train}
+
+
+def run_bench(what: str, out: Path, repeats: int = 5, quick: bool = False, config: str | None = None) -> int:
     names = list(BENCHES) if what == "all" else [what]
     out.mkdir(parents=True, exist_ok=True)
     for name in names:
-        text = BENCHES[name](repeats, quick)
+        text = bench_train(repeats, quick, config) if name == "train" else BENCHES[name](repeats, quick)
         print(text)
         path = out / f"bench_{name}.md"
         path.write_text(text)

@@ -5,6 +5,8 @@
     gan-matting eval --method cf --data ../shared/data/alphamatting_dev --trimap trimap1 --out runs/cf
     gan-matting eval --pred runs/mymodel/alpha --data ../shared/data/alphamatting_dev --trimap trimap2
     gan-matting synth --preset hair-bench --out data/hair_bench
+    gan-matting train --config experiments/cpu_light.yaml
+    gan-matting infer photo.jpg --trimap trimap.png --weights checkpoints/gan_matting_cpu_light.safetensors --out out/
     gan-matting bench metrics
     gan-matting demo
 
@@ -43,8 +45,8 @@ def cmd_check_data(args) -> int:
 def cmd_make_trimap(args) -> int:
     from .data.io import read_alpha, read_rgb, write_trimap
     from .data.trimap import make_trimap
-    mask = read_alpha(args.mask, allow_huge=args.allow_huge)
-    image = read_rgb(args.image, allow_huge=args.allow_huge) if args.image else None
+    mask = read_alpha(args.mask)
+    image = read_rgb(args.image) if args.image else None
     if image is not None and image.shape[:2] != mask.shape:
         raise GanMattingError(f"size mismatch: {args.image} is {image.shape[1]}x{image.shape[0]}, "
                               f"{args.mask} is {mask.shape[1]}x{mask.shape[0]}")
@@ -84,9 +86,26 @@ def cmd_synth(args) -> int:
     return run_synth(args)
 
 
+def cmd_train(args) -> int:
+    from .training.config import load_config
+    from .training.trainer import train
+    overrides = list(args.set or [])
+    if args.data:
+        overrides.append(f"data.root={args.data}")
+    cfg = load_config(args.config, overrides)
+    logs = train(cfg, resume=args.resume, progress=not args.no_progress, stop_after=args.stop_after)
+    print({k: round(v, 5) for k, v in logs.items() if isinstance(v, float)})
+    return 0
+
+
+def cmd_infer(args) -> int:
+    from .inference.cli import run_infer
+    return run_infer(args)
+
+
 def cmd_bench(args) -> int:
     from .bench import run_bench
-    return run_bench(args.what, Path(args.out), args.repeats, args.quick)
+    return run_bench(args.what, Path(args.out), args.repeats, args.quick, args.config)
 
 
 def cmd_demo(args) -> int:
@@ -99,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"gan-matting {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    p.add_argument("--allow-huge", action="store_true",
+                   help="read images above Pillow's decompression-bomb limit (~89 Mpx), for every subcommand")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("check-data", help="validate a dataset folder (exit 1 with a per-file list)")
@@ -114,7 +135,6 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--radius", type=int, default=10, help="erode/dilate radius in pixels (default 10)")
     s.add_argument("--segments", type=int, default=800, help="SLIC superpixels (default 800)")
     s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--allow-huge", action="store_true", help="read images above Pillow's pixel limit")
     s.set_defaults(fn=cmd_make_trimap)
 
     s = sub.add_parser("eval", help="score predicted mattes, or run a pymatting baseline and score it")
@@ -134,8 +154,27 @@ def build_parser() -> argparse.ArgumentParser:
     synth_args(s)
     s.set_defaults(fn=cmd_synth)
 
+    s = sub.add_parser("train", help="train a matting GAN from a YAML config (resumable, DDP with torchrun)")
+    s.add_argument("--config", required=True, help="YAML file, e.g. experiments/cpu_light.yaml")
+    s.add_argument("--data", help="training folder (overrides data.root)")
+    s.add_argument("--resume", help="checkpoint file or run checkpoints/ folder to continue from")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. optim.lr_g=1e-4")
+    s.add_argument("--no-progress", action="store_true", help="no tqdm bar (logs still go to TensorBoard)")
+    s.add_argument("--stop-after", type=int, help="leave (with a checkpoint) after N steps of this call; resume later")
+    s.set_defaults(fn=cmd_train)
+
+    s = sub.add_parser("infer", help="matte an image or a folder with trained generator weights")
+    s.add_argument("input", help="image file or folder of images")
+    s.add_argument("--weights", required=True, help=".safetensors generator (e.g. checkpoints/*.safetensors)")
+    s.add_argument("--trimap", help="trimap file or folder (names matching the inputs); omit for trimap-free weights")
+    s.add_argument("--out", required=True, help="output folder: alpha/, fg/, rgba/")
+    s.add_argument("--max-side", type=int, default=0, help="downscale longer sides above this (0 = full size)")
+    s.add_argument("--device", default="auto")
+    s.set_defaults(fn=cmd_infer)
+
     s = sub.add_parser("bench", help="speed benchmarks; writes a markdown table with hardware and versions")
-    s.add_argument("what", choices=["metrics", "synth", "all"])
+    s.add_argument("what", choices=["metrics", "synth", "train", "all"])
+    s.add_argument("--config", help="train bench: YAML config of the model to time (default: the light CPU model)")
     s.add_argument("--out", default="runs/bench", help="output folder (default runs/bench)")
     s.add_argument("--repeats", type=int, default=5)
     s.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -151,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.allow_huge:
+        from .data import io as gio
+        gio.MAX_PIXELS = None
     try:
         return int(args.fn(args) or 0)
     except GanMattingError as exc:

@@ -122,6 +122,9 @@ def _gauss_gradient_kernel(sigma: float = 1.4, epsilon: float = 0.01) -> np.ndar
 
 
 _GRAD_KX = _gauss_gradient_kernel()
+# the kernel is an outer product G(i) * G'(j): two 1-D passes give the same result ~4x faster
+_GRAD_G = _GRAD_KX[:, _GRAD_KX.shape[1] // 2 + 1] / _GRAD_KX[_GRAD_KX.shape[0] // 2, _GRAD_KX.shape[1] // 2 + 1]
+_GRAD_DG = _GRAD_KX[_GRAD_KX.shape[0] // 2]
 
 
 def _mat2gray(a: np.ndarray) -> np.ndarray:
@@ -132,8 +135,9 @@ def _mat2gray(a: np.ndarray) -> np.ndarray:
 
 
 def _gradient_magnitude(a: np.ndarray) -> np.ndarray:
-    gx = ndimage.correlate(a, _GRAD_KX, mode="nearest")
-    gy = ndimage.correlate(a, _GRAD_KX.T, mode="nearest")
+    # x: derivative along columns, Gaussian along rows; y: the transpose (replicate borders)
+    gx = ndimage.correlate1d(ndimage.correlate1d(a, _GRAD_DG, axis=1, mode="nearest"), _GRAD_G, axis=0, mode="nearest")
+    gy = ndimage.correlate1d(ndimage.correlate1d(a, _GRAD_DG, axis=0, mode="nearest"), _GRAD_G, axis=1, mode="nearest")
     return np.sqrt(gx ** 2 + gy ** 2)
 
 
@@ -146,14 +150,21 @@ def gradient_error(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> floa
     return float(((gp - gg) ** 2)[u].sum() / 1000.0)
 
 
-def _largest_component_colmajor(mask: np.ndarray) -> np.ndarray:
-    """Largest 4-connected component; ties go to the first in MATLAB's column-major order."""
-    lab_t, n = ndimage.label(mask.T)  # labelling the transpose numbers components column-major
-    if n == 0:
-        return np.zeros_like(mask)
-    counts = np.bincount(lab_t.ravel())
+def _largest_component(mask_t: np.ndarray) -> np.ndarray:
+    """Largest 4-connected component of a *transposed* mask. Labelling the transpose in row-major
+    order numbers components in MATLAB's column-major order, so argmax keeps bwconncomp's tie break."""
+    rows = np.flatnonzero(mask_t.any(axis=1))
+    if rows.size == 0:
+        return np.zeros_like(mask_t)
+    cols = np.flatnonzero(mask_t.any(axis=0))
+    # label only the bounding box: cropping keeps the raster order of components, hence the tie break
+    r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    lab, _n = ndimage.label(mask_t[r0:r1, c0:c1])
+    counts = np.bincount(lab.ravel())
     counts[0] = 0  # the background label never wins
-    return (lab_t == int(np.argmax(counts))).T
+    out = np.zeros_like(mask_t)
+    out[r0:r1, c0:c1] = lab == int(np.argmax(counts))
+    return out
 
 
 def connectivity_error(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray,
@@ -172,15 +183,17 @@ def connectivity_error(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray,
         raise ValueError(f"empty must be 'assign' or 'skip', got {empty!r}")
     p, g = to_unit(pred), to_unit(gt)
     n_steps = int(round(1.0 / step))
-    level = np.full(p.shape, -1.0)  # one level map shared by pred and gt, as in the MATLAB code
+    m_t = np.ascontiguousarray(np.minimum(p, g).T)  # (p >= t) & (g >= t)  <=>  min(p, g) >= t
+    level_t = np.full(m_t.shape, -1.0)  # one level map shared by pred and gt, as in the MATLAB code
     for i in range(1, n_steps + 1):
         t = i / n_steps  # i/10 is the correctly rounded decimal, unlike np.arange's 0.6000000000000001
-        inter = (p >= t) & (g >= t)
-        if not inter.any() and empty == "skip":
+        inter = m_t >= t
+        if empty == "skip" and not inter.any():
             continue
-        omega = _largest_component_colmajor(inter)
-        level[(level == -1) & ~omega] = (i - 1) / n_steps
-    level[level == -1] = 1.0
+        omega = _largest_component(inter)
+        level_t[(level_t == -1) & ~omega] = (i - 1) / n_steps
+    level_t[level_t == -1] = 1.0
+    level = level_t.T
     dp, dg = p - level, g - level
     phi_p = 1.0 - dp * (dp >= 0.15)
     phi_g = 1.0 - dg * (dg >= 0.15)

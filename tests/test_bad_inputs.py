@@ -70,6 +70,9 @@ def test_decompression_bomb_refused_then_allowed(tmp_path, monkeypatch):
     with pytest.raises(gio.ImageReadError, match="too large.*--allow-huge"):
         gio.read_alpha(p)
     assert gio.read_alpha(p, allow_huge=True).shape == (40, 40)
+    out = tmp_path / "t.png"
+    assert main(["make-trimap", "--mask", str(p), "--out", str(out)]) == 1 and not out.exists()
+    assert main(["--allow-huge", "make-trimap", "--mask", str(p), "--out", str(out)]) == 0 and out.exists()
 
 
 def test_trimap_with_other_values(tmp_path):

@@ -56,7 +56,7 @@ def _open(path: PathLike, allow_huge: bool) -> Image.Image:
             im = Image.open(p)
             im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageReadError(f"{p}: image too large ({exc}); pass --allow-huge to read it anyway") from None
+        raise ImageReadError(f"{p}: image too large ({exc}); run `gan-matting --allow-huge ...` to read it anyway") from None
     except UnidentifiedImageError:
         raise ImageReadError(f"{p}: not an image file Pillow can read (corrupt or unknown format)") from None
     except (OSError, SyntaxError, ValueError) as exc:
@@ -146,7 +146,7 @@ def read_trimap(path: PathLike, snap: bool = False, allow_huge: bool = False) ->
             shown = ", ".join(str(v) for v in vals[:8]) + (" ..." if len(vals) > 8 else "")
             raise ImageReadError(
                 f"{path}: trimap has values other than 0/128/255 ({bad.mean():.1%} of pixels: {shown}); "
-                "re-save it losslessly or pass --snap-trimap")
+                "re-save it losslessly as PNG with only 0/128/255 (snap_trimap() maps any values)")
         a = snap_trimap(a)
     return a
 

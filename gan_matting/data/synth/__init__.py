@@ -50,7 +50,9 @@ PRESETS: Dict[str, Preset] = {
                          description="fixed hair-detail benchmark: 50 images, 1024-2048 px, trimaps, regions"),
     "demo": Preset(n=6, min_size=384, max_size=512, seed=7, description="small set used by `gan-matting demo`"),
     "train": Preset(n=0, min_size=320, max_size=640, seed=0,
-                    description="endless on-the-fly stream for the trainer (SynthStream; nothing on disk)"),
+                    description="training data: an endless on-the-fly stream (SynthStream), or --n images on disk"),
+    "val": Preset(n=12, min_size=480, max_size=640, seed=424242,
+                  description="synthetic validation set for checkpoint selection (disjoint seed)"),
     "tiny": Preset(n=4, min_size=96, max_size=128, seed=1, ss=4, description="tests and smoke runs"),
 }
 

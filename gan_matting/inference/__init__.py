@@ -1,0 +1,1 @@
+"""Inference: whole images (padded), and later tiling, refinement, video and export."""

@@ -1,0 +1,121 @@
+"""U-Net generator (pix2pix lineage) predicting alpha and foreground colour.
+
+    G = UNetGenerator(width=16, depth=5)
+    out = G(image, trimap)    # image: (B, 3, H, W) in [0, 1]; trimap: (B, 1, H, W) in {0, 0.5, 1}
+    out["alpha"]: (B, 1, H, W) in [0, 1]   clamped, not squashed by a sigmoid
+    out["fg"]:    (B, 3, H, W) in [0, 1]   a residual over the input image, clamped
+    out["error"]: (B, 1, H, W) >= 0        optional predicted |alpha error| (for the refiner)
+    out["trimap_logits"]: (B, 3, H, W)     trimap-free mode only: bg / unknown / fg
+
+Any H x W works: the input is reflect-padded to a multiple of 2**depth and cropped back.
+The trimap enters as three one-hot planes (bg, unknown, fg). In trimap-free mode the network sees RGB
+only and predicts a coarse trimap as well.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .layers import norm_layer
+from .registry import register_network
+
+
+def trimap_onehot(trimap: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) in {0, 0.5, 1} -> (B, 3, H, W) one-hot planes bg / unknown / fg."""
+    return torch.cat([(trimap < 0.25), (trimap >= 0.25) & (trimap <= 0.75), (trimap > 0.75)], dim=1).to(trimap.dtype)
+
+
+class Down(nn.Module):
+    def __init__(self, cin: int, cout: int, norm: str, first: bool = False):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=first or norm == "none"),
+            nn.Identity() if first else norm_layer(norm, cout),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=norm == "none"),
+            norm_layer(norm, cout),
+            nn.LeakyReLU(0.2, inplace=True),
+        )
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class Up(nn.Module):
+    """Bilinear upsample + conv (no transposed conv: no checkerboard, exports cleanly)."""
+
+    def __init__(self, cin: int, cskip: int, cout: int, norm: str):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(cin + cskip, cout, 3, padding=1, bias=norm == "none"),
+            norm_layer(norm, cout),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=norm == "none"),
+            norm_layer(norm, cout),
+            nn.ReLU(inplace=True),
+        )
+
+    def forward(self, x, skip):
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.body(torch.cat([x, skip], dim=1))
+
+
+@register_network("unet")
+class UNetGenerator(nn.Module):
+    def __init__(self, width: int = 32, depth: int = 5, max_width: int = 256, norm: str = "batch",
+                 trimap_free: bool = False, error_head: bool = False):
+        super().__init__()
+        self.depth, self.trimap_free, self.error_head = depth, trimap_free, error_head
+        cin = 3 if trimap_free else 6
+        chans = [min(width * 2 ** i, max_width) for i in range(depth)]
+        self.stem = nn.Sequential(nn.Conv2d(cin, width, 3, padding=1), nn.LeakyReLU(0.2, inplace=True))
+        self.downs = nn.ModuleList()
+        prev = width
+        for i, c in enumerate(chans):
+            self.downs.append(Down(prev, c, norm, first=(i == 0)))
+            prev = c
+        self.ups = nn.ModuleList()
+        skips = [width] + chans[:-1]
+        for c_skip in reversed(skips):
+            out = max(c_skip, width)
+            self.ups.append(Up(prev, c_skip, out, norm))
+            prev = out
+        n_out = 1 + 3 + (1 if error_head else 0) + (3 if trimap_free else 0)
+        self.head = nn.Sequential(nn.Conv2d(prev + cin, width, 3, padding=1), nn.ReLU(inplace=True),
+                                  nn.Conv2d(width, n_out, 3, padding=1))
+        with torch.no_grad():  # start at alpha = 0.5, F = image: inside the clamp's active range
+            self.head[-1].bias.zero_()
+            self.head[-1].bias[0] = 0.5
+
+    def forward(self, image: torch.Tensor, trimap: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+        h, w = image.shape[-2:]
+        m = 2 ** self.depth
+        ph, pw = (m - h % m) % m, (m - w % m) % m
+        if self.trimap_free:
+            x = image
+        else:
+            if trimap is None:
+                raise ValueError("this generator needs a trimap (it was built with trimap_free=False)")
+            x = torch.cat([image, trimap_onehot(trimap)], dim=1)
+        if ph or pw:
+            mode = "reflect" if ph < h and pw < w else "replicate"
+            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        feats = [self.stem(x)]
+        for d in self.downs:
+            feats.append(d(feats[-1]))
+        y = feats.pop()
+        for up in self.ups:
+            y = up(y, feats.pop())
+        y = self.head(torch.cat([y, x], dim=1))[..., :h, :w]
+        out = {"alpha": y[:, 0:1].clamp(0, 1), "fg": (image + y[:, 1:4]).clamp(0, 1)}
+        k = 4
+        if self.error_head:
+            out["error"] = F.softplus(y[:, k:k + 1])
+            k += 1
+        if self.trimap_free:
+            out["trimap_logits"] = y[:, k:k + 3]
+        return out
