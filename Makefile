@@ -14,7 +14,7 @@ $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -c "import torch, torchvision" 2>/dev/null || $(PY) -m pip install -q $(TORCH)
-	$(PY) -m pip install -q -e ".[dev,video,export]"
+	$(PY) -m pip install -q -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP)

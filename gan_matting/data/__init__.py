@@ -1,0 +1,1 @@
+"""Dataset readers, IO, compositing, augmentation, trimaps, backgrounds, synthetic data."""

@@ -143,6 +143,7 @@ def export_generator(model_or_g, path: Path, gen_cfg: Dict[str, Any], meta: Opti
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         save_file(tensors, str(tmp), metadata=md)
+        os.chmod(tmp, 0o644)  # a release artefact: readable by everyone, like any other file
         os.replace(tmp, path)
     finally:
         if tmp.exists():

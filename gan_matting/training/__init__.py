@@ -1,0 +1,1 @@
+"""Training: configs, step-indexed data, checkpoints, the loop, validation."""
