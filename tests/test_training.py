@@ -50,6 +50,20 @@ def test_config_rejects_unknown_keys_and_wrong_types(tmp_path):
         load_config(str(tmp_path / "none.yaml"))
 
 
+def test_backgrounds_folder_is_used_for_compositing(tmp_path, tiny_synth):
+    from gan_matting.training.data import train_dataset
+    bgdir = tmp_path / "bgs"
+    bgdir.mkdir()
+    from PIL import Image
+    Image.fromarray(np.full((80, 90, 3), [255, 0, 255], np.uint8)).save(bgdir / "magenta.png")
+    ds = train_dataset(_cfg(tmp_path, tiny_synth, f"data.backgrounds={bgdir}", "data.photo_prob=1.0"))
+    item = ds[0]
+    bg = item["bg"]
+    assert torch.allclose(bg[1], torch.zeros_like(bg[1]), atol=0.2) and bg[0].mean() > 0.7  # magenta, jittered
+    with pytest.raises(GanMattingError, match="folder not found"):
+        train_dataset(_cfg(tmp_path, tiny_synth, f"data.backgrounds={tmp_path / 'none'}"))
+
+
 def test_shipped_configs_are_valid():
     for p in sorted((REPO / "experiments").glob("*.yaml")):
         cfg = load_config(str(p), ["data.root=x"] if "root" not in p.read_text() else [])

@@ -12,13 +12,17 @@ import torch
 import torch.nn.functional as F
 
 
+def apply_known(alpha: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
+    """Copy the trimap's known regions into alpha (DIM protocol). alpha, trimap: (B, 1, H, W)."""
+    return torch.where(trimap > 0.75, torch.ones_like(alpha), torch.where(trimap < 0.25, torch.zeros_like(alpha), alpha))
+
+
 @torch.no_grad()
 def predict_tensor(G: torch.nn.Module, image: torch.Tensor, trimap: Optional[torch.Tensor]) -> dict:
     """image (B, 3, H, W) in [0, 1]; trimap (B, 1, H, W) in {0, 0.5, 1} or None. Known regions copied."""
     out = G(image, None if getattr(G, "trimap_free", False) else trimap)
     if trimap is not None:
-        a = out["alpha"]
-        out["alpha"] = torch.where(trimap > 0.75, torch.ones_like(a), torch.where(trimap < 0.25, torch.zeros_like(a), a))
+        out["alpha"] = apply_known(out["alpha"], trimap)
     return out
 
 
@@ -41,8 +45,7 @@ def predict_image(G: torch.nn.Module, image: np.ndarray, trimap: Optional[np.nda
         out = {k: F.interpolate(v, size=(h, w), mode="bilinear", align_corners=False) for k, v in out.items()
                if k in ("alpha", "fg")}
         if t is not None:
-            a = out["alpha"]
-            out["alpha"] = torch.where(t > 0.75, torch.ones_like(a), torch.where(t < 0.25, torch.zeros_like(a), a))
+            out["alpha"] = apply_known(out["alpha"], t)
     else:
         out = predict_tensor(G, x, t)
     alpha = out["alpha"][0, 0].clamp(0, 1).cpu().numpy()

@@ -222,8 +222,8 @@ class MattingGAN(BaseModel):
             out = self.G(image, None if self.cfg.model.generator.trimap_free else trimap)
         out = {k: v.float() for k, v in out.items()}
         if trimap is not None:
-            a = out["alpha"]
-            out["alpha"] = torch.where(trimap > 0.75, torch.ones_like(a), torch.where(trimap < 0.25, torch.zeros_like(a), a))
+            from ..inference.predict import apply_known
+            out["alpha"] = apply_known(out["alpha"], trimap)
         return out
 
     def visuals(self) -> Dict[str, torch.Tensor]:

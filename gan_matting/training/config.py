@@ -89,7 +89,8 @@ class DataConfig:
     crop: int = 160
     batch_size: int = 4
     workers: int = 0
-    photo_prob: float = 0.3      # chance of a wheel photo background when re-compositing
+    backgrounds: str = ""        # folder of background photos for compositing (COCO/VOC-style); empty = built-in
+    photo_prob: float = 0.3      # chance of a photo (from `backgrounds`, else wheel photos) vs a pattern
     trimap_radius: List[int] = field(default_factory=lambda: [3, 15])
     synth_min_size: int = 320
     synth_max_size: int = 640

@@ -70,7 +70,9 @@ def train_dataset(cfg: Config) -> Dataset:
     folder = read_folder(d.root, d.layout)
     if d.exclude:
         folder.samples = [s for s in folder.samples if s.name not in set(d.exclude)]
-    base = MattingDataset(folder, crop_size=d.crop, seed=cfg.train.seed, augment=True,
+    from ..data.layouts import list_images
+    photos = list_images(d.backgrounds) if d.backgrounds else None
+    base = MattingDataset(folder, crop_size=d.crop, seed=cfg.train.seed, augment=True, backgrounds=photos,
                           trimap_radius=tuple(d.trimap_radius), photo_prob=d.photo_prob)
     return FolderByStep(base, cfg.train.seed)
 
