@@ -192,3 +192,14 @@ def test_ddp_two_gloo_processes(tmp_path, tiny_synth):
     assert saved["step"] == 2
     assert torch.equal(torch.cat([v.flatten() for k, v in saved["networks"]["G"].items()
                                   if "running" not in k and "num_batches" not in k]), w0)
+
+
+def test_training_from_the_disk_free_synthetic_stream(tmp_path):
+    cfg = load_config(None, TINY + ["data.source=synth", "data.synth_min_size=64", "data.synth_max_size=80",
+                                    f"train.out_dir={tmp_path}", "train.name=s", "train.steps=2"])
+    logs = train(cfg, progress=False)
+    assert np.isfinite(logs["g_loss"]) and load_state(tmp_path / "s" / "checkpoints")["step"] == 2
+    from gan_matting.training.data import train_dataset
+    ds = train_dataset(cfg)
+    a, b = ds[5], ds[5]
+    assert torch.equal(a["image"], b["image"]) and a["image"].shape == (3, 48, 48)
