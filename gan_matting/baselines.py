@@ -7,6 +7,8 @@ imported lazily here and numba's cache is kept between runs (NUMBA_CACHE_DIR, de
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 from typing import Callable, Dict, Tuple
@@ -45,7 +47,10 @@ def run_baseline(method: str, image: np.ndarray, trimap: np.ndarray,
     tri = np.asarray(trimap, dtype=np.float64) / 255.0
     if not (tri == 0).any() or not (tri == 1).any():
         raise GanMattingError("baseline solvers need both known foreground and known background in the trimap")
-    alpha = np.clip(solver(method)(img, tri), 0.0, 1.0)
+    # pymatting prints "PERFORMANCE WARNING" each time its incomplete Cholesky retries with a larger
+    # shift; the retry is the intended path, so keep the console readable
+    with contextlib.redirect_stdout(io.StringIO()):
+        alpha = np.clip(solver(method)(img, tri), 0.0, 1.0)
     fg = None
     if with_foreground:
         fg = np.clip(pm.estimate_foreground_ml(img, alpha), 0.0, 1.0)
