@@ -8,20 +8,16 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import List, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-PATTERNS: Dict[str, Callable[[int, int, np.random.Generator], np.ndarray]] = {}
+from ..registry import Registry
 
-
-def register_pattern(name: str):
-    def deco(fn):
-        PATTERNS[name] = fn
-        return fn
-    return deco
+PATTERNS = Registry("background pattern")  # name -> fn(h, w, rng) -> (h, w, 3)
+register_pattern = PATTERNS.register
 
 
 def _colours(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -21,6 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .. import GanMattingError
+from ..registry import Registry
 from .augment import AugmentConfig, affine, colour_jitter, crop
 from .backgrounds import random_background
 from .composite import composite
@@ -28,14 +29,8 @@ from .io import read_alpha, read_rgb, read_trimap
 from .layouts import MattingFolder, MattingSample
 from .trimap import trimap_from_alpha
 
-DATASETS: Dict[str, type] = {}
-
-
-def register_dataset(name: str):
-    def deco(cls):
-        DATASETS[name] = cls
-        return cls
-    return deco
+DATASETS = Registry("dataset")
+register_dataset = DATASETS.register
 
 
 def _chw(a: np.ndarray) -> torch.Tensor:

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 from .. import GanMattingError
+from ..registry import Registry
 from .io import is_image_file
 
 
@@ -59,14 +60,8 @@ class MattingFolder:
         return [s.name for s in self.samples]
 
 
-LAYOUTS: Dict[str, Callable[[Path], MattingFolder]] = {}
-
-
-def register_layout(name: str):
-    def deco(fn):
-        LAYOUTS[name] = fn
-        return fn
-    return deco
+LAYOUTS = Registry("layout")  # name -> reader(root) -> MattingFolder
+register_layout = LAYOUTS.register
 
 
 def _stems(folder: Path) -> Dict[str, Path]:

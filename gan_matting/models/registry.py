@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict
-
 import torch.nn as nn
 
 from .. import GanMattingError
+from ..registry import Registry
 
-NETWORKS: Dict[str, Callable[..., nn.Module]] = {}
-MODELS: Dict[str, type] = {}
-
-
-def register_network(name: str):
-    def deco(cls):
-        NETWORKS[name] = cls
-        return cls
-    return deco
-
-
-def register_model(name: str):
-    def deco(cls):
-        MODELS[name] = cls
-        return cls
-    return deco
+NETWORKS = Registry("network")
+MODELS = Registry("model")
+register_network = NETWORKS.register
+register_model = MODELS.register
 
 
 def build_network(name: str, **kwargs) -> nn.Module:
