@@ -50,7 +50,7 @@ def cmd_make_trimap(args) -> int:
     if image is not None and image.shape[:2] != mask.shape:
         raise GanMattingError(f"size mismatch: {args.image} is {image.shape[1]}x{image.shape[0]}, "
                               f"{args.mask} is {mask.shape[1]}x{mask.shape[0]}")
-    tri = make_trimap(args.method, mask, image, radius=args.radius, n_segments=args.segments, seed=args.seed)
+    tri = make_trimap(args.method, mask, image, radius=args.radius, n_segments=args.segments)
     write_trimap(args.out, tri)
     print(f"wrote {args.out} ({(tri == 128).mean():.1%} unknown)")
     return 0
@@ -135,8 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--image", help="the photo (needed by --method superpixel)")
     s.add_argument("--out", required=True, help="output PNG")
     s.add_argument("--radius", type=int, default=10, help="erode/dilate radius in pixels (default 10)")
-    s.add_argument("--segments", type=int, default=800, help="SLIC superpixels (default 800)")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--segments", type=int, default=800, help="SLIC superpixels (default 800; SLIC is deterministic)")
     s.set_defaults(fn=cmd_make_trimap)
 
     s = sub.add_parser("eval", help="score predicted mattes, or run a pymatting baseline and score it")

@@ -86,7 +86,7 @@ def trimap_from_alpha(alpha: np.ndarray | torch.Tensor, radius: int | Tuple[int,
 
 
 def superpixel_trimap(image: np.ndarray, mask: np.ndarray, n_segments: int = 800,
-                      compactness: float = 10.0, pad: int = 2, seed: int = 0) -> np.ndarray:
+                      compactness: float = 10.0, pad: int = 2) -> np.ndarray:
     """Superpixel trimap (Gupta & Raman 2017 style).
 
     image: (H, W, 3) on [0, 1]; mask: (H, W) foreground mask or soft alpha (> 0.5 is foreground).
@@ -117,12 +117,12 @@ def superpixel_trimap(image: np.ndarray, mask: np.ndarray, n_segments: int = 800
 
 
 def make_trimap(method: str, mask: np.ndarray, image: Optional[np.ndarray] = None,
-                radius: int = 10, n_segments: int = 800, seed: int = 0) -> np.ndarray:
+                radius: int = 10, n_segments: int = 800) -> np.ndarray:
     """Dispatch for the CLI: ``method`` in TRIMAP_METHODS."""
     if method == "erode-dilate":
         return trimap_from_alpha(mask, radius)
     if method == "superpixel":
         if image is None:
             raise GanMattingError("the superpixel method needs --image (superpixels follow image edges)")
-        return superpixel_trimap(image, mask, n_segments=n_segments, seed=seed)
+        return superpixel_trimap(image, mask, n_segments=n_segments)
     raise GanMattingError(f"unknown trimap method {method!r}; choose from {', '.join(TRIMAP_METHODS)}")
