@@ -96,13 +96,15 @@ class MattingGAN(BaseModel):
         comp = alpha * fg + (1 - alpha) * new_bg
         return torch.cat([comp, b["image"], trimap_onehot(b["trimap"])], dim=1)
 
-    def _real_fake(self, detach: bool):
-        b, o = self.batch, self.out
+    def _real_input(self) -> torch.Tensor:
+        """Ground truth on the new background (F = the photo itself where F is not known)."""
+        b = self.batch
         real_fg = torch.where(b["has_fg"].view(-1, 1, 1, 1) > 0, b["fg"], b["image"])
-        real = self._d_inputs(b["alpha"], real_fg)
-        fa, ff = (o["alpha"].detach(), o["fg"].detach()) if detach else (o["alpha"], o["fg"])
-        fake = self._d_inputs(fa, ff)
-        return real, fake
+        return self._d_inputs(b["alpha"], real_fg)
+
+    def _fake_input(self, detach: bool) -> torch.Tensor:
+        a, f = self.out["alpha"], self.out["fg"]
+        return self._d_inputs(a.detach(), f.detach()) if detach else self._d_inputs(a, f)
 
     def _discriminate(self, real: Optional[torch.Tensor], fake: torch.Tensor, sync: bool = True):
         """Logits (real or None, fake) of each enabled D. Real and fake go through one forward
@@ -168,8 +170,7 @@ class MattingGAN(BaseModel):
         if d_phase:  # --- discriminators ---
             for _ in range(max(1, oc.d_steps)):
                 with self._autocast():
-                    real, fake = self._real_fake(detach=True)
-                    outs = self._discriminate(real, fake)
+                    outs = self._discriminate(self._real_input(), self._fake_input(detach=True))
                     d_loss = sum(self.gan.d_loss(r, f) for r, f in outs.values())
                 if not torch.isfinite(d_loss):
                     return self._skip(logs, "d")
@@ -187,7 +188,7 @@ class MattingGAN(BaseModel):
             with self._autocast():
                 terms = self.pixel_losses()
                 if adv_on:
-                    _real, fake = self._real_fake(detach=False)
+                    fake = self._fake_input(detach=False)
                     for p in (p for k in d_names for p in self.networks[k].parameters()):
                         p.requires_grad_(False)
                     outs = self._discriminate(None, fake, sync=False)
