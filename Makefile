@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.gan_matting_installed
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench install clean-venv
+.PHONY: demo test test-fast bench install clean-venv
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -26,6 +26,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	@$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# the same suite without the tests marked slow (multi-process DDP, SIGKILL resume, benches)
+test-fast: PYTEST_ARGS += -m "not slow"
+test-fast: test
 
 bench: $(STAMP)
 	$(VENV)/bin/gan-matting bench all

@@ -11,7 +11,7 @@ import contextlib
 import io
 import os
 from pathlib import Path
-from typing import Callable, Dict, Tuple
+from typing import Callable, Tuple
 
 import numpy as np
 
@@ -55,7 +55,3 @@ def run_baseline(method: str, image: np.ndarray, trimap: np.ndarray,
     if with_foreground:
         fg = np.clip(pm.estimate_foreground_ml(img, alpha), 0.0, 1.0)
     return alpha.astype(np.float32), (fg.astype(np.float32) if fg is not None else None)
-
-
-def available_methods() -> Dict[str, str]:
-    return dict(METHODS)

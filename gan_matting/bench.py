@@ -110,7 +110,7 @@ def _train_variants(config: str | None, quick: bool):
     """(label, Config) pairs to time side by side: the model with and without its discriminators,
     channels_last, and (on CUDA) bf16 autocast."""
     import torch
-    from .training.config import load_config
+    from .config import load_config
     base = ["data.source=synth", "train.deterministic=false"]
     if config is None:
         base += ["model.generator.width=16", "model.generator.depth=5", "model.generator.max_width=128",

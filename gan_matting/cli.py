@@ -87,7 +87,7 @@ def cmd_synth(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from .training.config import load_config
+    from .config import load_config
     from .training.trainer import train
     overrides = list(args.set or [])
     if args.data:
@@ -116,6 +116,10 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .baselines import METHODS as BASELINES
+    from .data.layouts import LAYOUTS
+    from .data.trimap import TRIMAP_METHODS
+    layout_names = ["auto", *sorted(LAYOUTS)]
     p = argparse.ArgumentParser(prog="gan-matting", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"gan-matting {__version__}")
@@ -126,12 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("check-data", help="validate a dataset folder (exit 1 with a per-file list)")
     s.add_argument("path", help="dataset root")
-    s.add_argument("--layout", default="auto", help="auto | custom | comp1k | alphamatting")
+    s.add_argument("--layout", default="auto", choices=layout_names)
     s.set_defaults(fn=cmd_check_data)
 
     s = sub.add_parser("make-trimap", help="make a 0/128/255 trimap from a mask or alpha")
     s.add_argument("--mask", required=True, help="mask or alpha image (white = foreground)")
-    s.add_argument("--method", default="erode-dilate", choices=["erode-dilate", "superpixel"])
+    s.add_argument("--method", default="erode-dilate", choices=TRIMAP_METHODS)
     s.add_argument("--image", help="the photo (needed by --method superpixel)")
     s.add_argument("--out", required=True, help="output PNG")
     s.add_argument("--radius", type=int, default=10, help="erode/dilate radius in pixels (default 10)")
@@ -141,9 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("eval", help="score predicted mattes, or run a pymatting baseline and score it")
     s.add_argument("--data", required=True, help="dataset root with ground truth (any layout)")
     s.add_argument("--pred", help="folder of predicted alpha PNGs named like the inputs")
-    s.add_argument("--method", choices=["cf", "knn", "lkm"], help="run a pymatting baseline instead")
+    s.add_argument("--method", choices=sorted(BASELINES), help="run a pymatting baseline instead")
     s.add_argument("--trimap", help="trimap folder name, e.g. trimap1 / trimap2 / trimaps")
-    s.add_argument("--layout", default="auto")
+    s.add_argument("--layout", default="auto", choices=layout_names)
     s.add_argument("--subset", action="append", metavar="NAME=a,b",
                    help="extra named subset for the table (hair/fur/holes/hard are built in)")
     s.add_argument("--out", help="output folder for metrics.csv / metrics.md (and baseline mattes)")

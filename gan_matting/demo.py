@@ -33,7 +33,7 @@ def run_demo(out: Path, quick: bool = False, weights: Path = RELEASED) -> int:
     methods = {}
     if Path(weights).is_file():
         from .inference.predict import predict_image
-        from .training.checkpoint import load_generator
+        from .models.weights import load_generator
         G, _ = load_generator(weights)
         methods[f"gan_matting ({Path(weights).name})"] = ("model", lambda img, tri: predict_image(G, img, tri))
     else:

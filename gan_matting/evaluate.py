@@ -8,16 +8,17 @@ SAD, Grad and Conn are /1000 and MSE is printed x1e3 in the table (raw in the CS
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 from . import GanMattingError
 from . import metrics as M
-from .data.io import is_image_file, read_alpha, read_rgb, read_trimap, write_image
+from .data.io import is_image_file, read_alpha, read_trimap, write_image
 from .data.layouts import MattingFolder, read_folder
+from .data.regions import REGION_NAMES, decode_regions
+from .inference.predict import Job, PredictFn, predict_many
 
 # Named subsets of the alphamatting.com training images (see ../shared/data/alphamatting_dev/SOURCE.md)
 KNOWN_SUBSETS: Dict[str, List[str]] = {
@@ -26,15 +27,7 @@ KNOWN_SUBSETS: Dict[str, List[str]] = {
     "holes": ["GT02", "GT21", "GT26"],
     "hard": ["GT01", "GT06", "GT14", "GT18", "GT19"],
 }
-REGION_NAMES = {1: "hair", 2: "jewellery", 3: "body"}  # labels of synthetic region masks (grey level = id * 80)
 METRIC_KEYS = ("sad", "mse", "grad", "conn", "mae")
-
-
-def default_trimap(folder: MattingFolder) -> str:
-    names = folder.trimap_names
-    if not names:
-        raise GanMattingError(f"{folder.root}: no trimap folder; make one with `gan-matting make-trimap`")
-    return names[0]
 
 
 def _pred_files(pred_dir: Path) -> Dict[str, Path]:
@@ -57,7 +50,7 @@ def region_labels(path: Path, grow: int = REGION_GROW) -> np.ndarray:
     as part of the hair region rather than dropped from every region.
     """
     from scipy import ndimage
-    lab = np.round(read_alpha(path) * 255.0 / 80.0).astype(np.int64)
+    lab = decode_regions(read_alpha(path))
     if grow > 0 and (lab > 0).any() and (lab == 0).any():
         dist, (iy, ix) = ndimage.distance_transform_edt(lab == 0, return_indices=True)
         lab = np.where((lab == 0) & (dist <= grow), lab[iy, ix], lab)
@@ -68,7 +61,7 @@ def evaluate_folder(pred_dir, data_root, trimap: Optional[str] = None, layout: s
                     subsets: Optional[Dict[str, Sequence[str]]] = None) -> List[Dict[str, object]]:
     """One row of metrics per image that has ground truth, a trimap and a prediction."""
     folder = read_folder(data_root, layout)
-    tname = trimap or default_trimap(folder)
+    tname = trimap or folder.default_trimap()
     preds = _pred_files(Path(pred_dir))
     gt_samples = [s for s in folder.samples if s.alpha is not None]
     if not gt_samples:
@@ -152,32 +145,29 @@ def write_reports(rows: List[Dict[str, object]], summary, out_dir, title: str = 
     return {"csv": csv_path, "md": md_path}
 
 
-def predict_folder(predict: Callable[[np.ndarray, np.ndarray], tuple], data_root, out_dir,
-                   trimap: Optional[str] = None, layout: str = "auto",
+def dataset_jobs(folder: MattingFolder, trimap: str) -> List[Job]:
+    """One job per input image of a dataset, paired with its trimap ``trimap`` (checked here)."""
+    jobs = []
+    for s in folder.samples:
+        if s.image is None:
+            continue
+        if trimap not in s.trimaps:
+            raise GanMattingError(f"{s.name}: no trimap '{trimap}' (has: {', '.join(s.trimaps) or 'none'})")
+        jobs.append(Job(s.name, s.image, s.trimaps[trimap]))
+    return jobs
+
+
+def predict_folder(predict: PredictFn, data_root, out_dir, trimap: Optional[str] = None, layout: str = "auto",
                    progress: bool = True) -> Dict[str, float]:
     """Run ``predict(image (H,W,3), trimap (H,W) uint8) -> (alpha, fg or None)`` on every image of a
     dataset and write ``out_dir/alpha/NAME.png`` (and ``fg/NAME.png``). Returns seconds per image."""
     folder = read_folder(data_root, layout)
-    tname = trimap or default_trimap(folder)
+    tname = trimap or folder.default_trimap()
     out = Path(out_dir)
     times = {}
-    samples = [s for s in folder.samples if s.image is not None]
-    try:
-        from tqdm import tqdm
-        it = tqdm(samples, desc=f"predict ({tname})", disable=not progress)
-    except ImportError:  # pragma: no cover
-        it = samples
-    for s in it:
-        if tname not in s.trimaps:
-            raise GanMattingError(f"{s.name}: no trimap '{tname}'")
-        img, tri = read_rgb(s.image), read_trimap(s.trimaps[tname])
-        if img.shape[:2] != tri.shape:
-            raise GanMattingError(f"size mismatch: {s.image} {img.shape[1]}x{img.shape[0]} vs "
-                                  f"{s.trimaps[tname]} {tri.shape[1]}x{tri.shape[0]}")
-        t0 = time.perf_counter()
-        alpha, fg = predict(img, tri)
-        times[s.name] = time.perf_counter() - t0
-        write_image(out / "alpha" / f"{s.name}.png", alpha)
-        if fg is not None:
-            write_image(out / "fg" / f"{s.name}.png", fg)
+    for p in predict_many(predict, dataset_jobs(folder, tname), progress, desc=f"predict ({tname})"):
+        times[p.name] = p.seconds
+        write_image(out / "alpha" / f"{p.name}.png", p.alpha)
+        if p.fg is not None:
+            write_image(out / "fg" / f"{p.name}.png", p.fg)
     return times

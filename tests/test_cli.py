@@ -97,7 +97,7 @@ def test_released_checkpoint_beats_a_constant_guess(tiny_synth):
     from gan_matting.data.io import read_alpha, read_rgb, read_trimap
     from gan_matting.demo import RELEASED
     from gan_matting.inference.predict import predict_image
-    from gan_matting.training.checkpoint import load_generator
+    from gan_matting.models.weights import load_generator
     if not RELEASED.exists():
         pytest.skip(f"{RELEASED} not present")
     G, meta = load_generator(RELEASED)

@@ -5,16 +5,18 @@ import numpy as np
 import pytest
 import torch
 
+from gan_matting import GanMattingError
 from gan_matting.data.backgrounds import PATTERNS, random_background, wheel_photo_paths
-from gan_matting.data.dataset import EvalDataset, MattingDataset
+from gan_matting.data.dataset import MattingDataset
 from gan_matting.data.layouts import LAYOUTS, read_folder
 from gan_matting.data.trimap import superpixel_trimap, trimap_from_alpha
 
 from .conftest import disk_alpha, save, shared_path
 
 
-def test_layout_registry():
-    assert {"custom", "comp1k", "alphamatting"} <= set(LAYOUTS)
+def test_unknown_layout_names_the_registered_ones(tiny_custom):
+    with pytest.raises(GanMattingError, match="unknown layout 'nope'; choose from auto, " + ", ".join(sorted(LAYOUTS))):
+        read_folder(tiny_custom, "nope")
 
 
 def test_custom_layout_pairs_by_stem(tiny_custom):
@@ -102,12 +104,6 @@ def test_photo_without_fg_is_not_composited(tmp_path):
     ds = MattingDataset(read_folder(tmp_path), 24, augment=False)
     item = ds[0]
     assert float(item["has_fg"]) == 0.0 and torch.equal(item["image"], item["fg"])
-
-
-def test_eval_dataset_full_size(tiny_custom):
-    ds = EvalDataset(read_folder(tiny_custom), "trimaps")
-    item = ds[2]
-    assert item["image"].shape == (3, 48, 56) and item["trimap"].shape == (1, 48, 56)
 
 
 def test_erode_dilate_trimap_covers_all_partial_alpha():

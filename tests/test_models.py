@@ -4,10 +4,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from gan_matting import GanMattingError
 from gan_matting.losses import GANLoss
 from gan_matting.models import NETWORKS, build_model, build_network, count_parameters
 from gan_matting.models.discriminators import band_crops
-from gan_matting.training.config import load_config
+from gan_matting.config import load_config
 
 
 @pytest.mark.parametrize("trimap_free", [False, True])
@@ -32,10 +33,12 @@ def test_generator_starts_in_active_range():
     assert frac_clamped < 0.5  # not dead on arrival at the clamp
 
 
-def test_registry_and_param_counts():
-    assert {"unet", "global_d", "patch_d"} <= set(NETWORKS)
-    light = count_parameters(build_network("unet", width=16, depth=5, max_width=128))
-    assert 1_000_000 < light < 2_000_000  # the documented ~1.4 M CPU model
+def test_build_network_by_name_and_param_counts():
+    light = build_network("unet", width=16, depth=5, max_width=128)
+    assert isinstance(light, NETWORKS["unet"])
+    assert 1_000_000 < count_parameters(light) < 2_000_000  # the documented ~1.4 M CPU model
+    with pytest.raises(GanMattingError, match="unknown network 'nope'; registered: .*unet"):
+        build_network("nope")
 
 
 def test_discriminator_outputs():
@@ -43,7 +46,12 @@ def test_discriminator_outputs():
     p = build_network("patch_d", width=8, n_layers=2)
     x = torch.rand(3, 9, 50, 70)
     assert g(x).shape == (3, 1)
-    assert p(x[..., :32, :32]).dim() == 4
+    # PatchGAN: two stride-2 convs (32 -> 8), then two 4x4 stride-1 convs with padding 1 (8 -> 7 -> 6)
+    assert p(x[..., :32, :32]).shape == (3, 1, 6, 6)
+    # the global D resizes: any input size gives the same logit as the pre-resized input
+    small = torch.nn.functional.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False, antialias=True)
+    g.eval()  # spectral norm updates its power iteration at every training-mode forward
+    assert torch.allclose(g(x), g(small), atol=1e-6)
 
 
 def test_band_crops_centre_on_unknown():

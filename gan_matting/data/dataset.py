@@ -21,28 +21,17 @@ import torch
 from torch.utils.data import Dataset
 
 from .. import GanMattingError
-from ..registry import Registry
 from .augment import AugmentConfig, affine, colour_jitter, crop
 from .backgrounds import random_background
 from .composite import composite
 from .io import read_alpha, read_rgb, read_trimap
 from .layouts import MattingFolder, MattingSample
 from .trimap import trimap_from_alpha
-
-DATASETS = Registry("dataset")
-register_dataset = DATASETS.register
-
+from .trimap_format import trimap_to_unit
 
 def _chw(a: np.ndarray) -> torch.Tensor:
     a = np.ascontiguousarray(a, dtype=np.float32)
     return torch.from_numpy(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
-
-
-def trimap_to_unit(t: np.ndarray | torch.Tensor):
-    """0/128/255 -> exactly 0/0.5/1 (float32)."""
-    if isinstance(t, np.ndarray):
-        return np.round(t.astype(np.float32) / 127.5) / 2.0
-    return torch.round(t.float() / 127.5) / 2.0
 
 
 def load_sample(s: MattingSample, trimap_name: Optional[str] = None) -> Dict[str, np.ndarray]:
@@ -71,7 +60,6 @@ def load_sample(s: MattingSample, trimap_name: Optional[str] = None) -> Dict[str
     return out
 
 
-@register_dataset("folder")
 class MattingDataset(Dataset):
     """Training crops from a dataset folder, composited onto random (procedural or photo) backgrounds.
 
@@ -133,27 +121,3 @@ class MattingDataset(Dataset):
         t["has_fg"] = torch.tensor(1.0 if has_fg else 0.0)
         t["name"] = s.name
         return t
-
-
-@register_dataset("eval")
-class EvalDataset(Dataset):
-    """Full-size images for evaluation/inference: image, trimap (if named) and alpha (if present)."""
-
-    def __init__(self, folder: MattingFolder, trimap_name: Optional[str] = None):
-        self.folder, self.trimap_name = folder, trimap_name
-        self.samples = [s for s in folder.samples if s.image is not None]
-        if not self.samples:
-            raise GanMattingError(f"{folder.root}: no input images to evaluate")
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, index: int) -> Dict[str, object]:
-        s = self.samples[index]
-        arr = load_sample(s, self.trimap_name)
-        out: Dict[str, object] = {"image": _chw(arr["image"]), "name": s.name}
-        if "trimap" in arr:
-            out["trimap"] = _chw(trimap_to_unit(arr["trimap"]))
-        if "alpha" in arr:
-            out["alpha"] = _chw(arr["alpha"])
-        return out

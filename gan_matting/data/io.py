@@ -22,11 +22,12 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .. import GanMattingError
+from ..atomic import atomic_write
+from .trimap_format import TRIMAP_VALUES
 
 PathLike = Union[str, os.PathLike]
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-TRIMAP_VALUES = (0, 128, 255)
 # Pillow's own default limit (~89.5 Mpx); huge images must be asked for explicitly.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485  # module-level so callers/tests can change it
 
@@ -161,17 +162,10 @@ def snap_trimap(a: np.ndarray) -> np.ndarray:
 
 def _atomic_save(im: Image.Image, path: PathLike) -> None:
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
     fmt = Image.registered_extensions().get(p.suffix.lower())
     if fmt is None:
         raise GanMattingError(f"{p}: unknown image extension {p.suffix!r}")
-    try:
-        im.save(tmp, format=fmt)
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(p, lambda tmp: im.save(tmp, format=fmt))
 
 
 def to_uint8(a: np.ndarray) -> np.ndarray:

@@ -59,6 +59,12 @@ class MattingFolder:
     def names(self) -> List[str]:
         return [s.name for s in self.samples]
 
+    def default_trimap(self) -> str:
+        """The first trimap folder (sorted), for commands given no ``--trimap``."""
+        if not self.trimap_names:
+            raise GanMattingError(f"{self.root}: no trimap folder; make one with `gan-matting make-trimap`")
+        return self.trimap_names[0]
+
 
 LAYOUTS = Registry("layout")  # name -> reader(root) -> MattingFolder
 register_layout = LAYOUTS.register

@@ -1,20 +1,29 @@
-"""Matte whole images with a generator.
+"""Matte images with a generator, and the one loop that mattes many images.
 
     alpha, fg = predict_image(G, image, trimap)   # image (H, W, 3) float on [0, 1]; trimap (H, W) uint8 0/128/255
+    for p in predict_many(fn, jobs):              # fn(image, trimap) -> (alpha, fg or None); jobs: [Job]
+        p.name, p.alpha, p.fg, p.seconds
+
+``predict_many`` serves ``infer``, ``eval --method`` / the demo and training-time validation alike: it
+reads each job's image and trimap, checks that their sizes agree, times the call and yields the result.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .. import GanMattingError
+from ..data.io import read_rgb, read_trimap
+from ..data.trimap_format import apply_known, trimap_to_unit
 
-def apply_known(alpha: torch.Tensor, trimap: torch.Tensor) -> torch.Tensor:
-    """Copy the trimap's known regions into alpha (DIM protocol). alpha, trimap: (B, 1, H, W)."""
-    return torch.where(trimap > 0.75, torch.ones_like(alpha), torch.where(trimap < 0.25, torch.zeros_like(alpha), alpha))
+PredictFn = Callable[[np.ndarray, Optional[np.ndarray]], Tuple[np.ndarray, Optional[np.ndarray]]]
 
 
 @torch.no_grad()
@@ -35,7 +44,7 @@ def predict_image(G: torch.nn.Module, image: np.ndarray, trimap: Optional[np.nda
     x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float().to(device)
     t = None
     if trimap is not None:
-        t = torch.from_numpy(np.round(trimap.astype(np.float32) / 127.5) / 2.0)[None, None].to(device)
+        t = torch.from_numpy(trimap_to_unit(trimap))[None, None].to(device)
     scale = min(1.0, max_side / max(h, w)) if max_side else 1.0
     if scale < 1.0:
         size = (max(8, round(h * scale)), max(8, round(w * scale)))
@@ -51,3 +60,44 @@ def predict_image(G: torch.nn.Module, image: np.ndarray, trimap: Optional[np.nda
     alpha = out["alpha"][0, 0].clamp(0, 1).cpu().numpy()
     fg = out["fg"][0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
     return alpha.astype(np.float32), fg.astype(np.float32)
+
+
+@dataclass
+class Job:
+    """One image to matte: a name for the outputs, the image file and (optionally) its trimap file."""
+    name: str
+    image: Path
+    trimap: Optional[Path] = None
+
+
+@dataclass
+class Prediction:
+    name: str
+    image: np.ndarray             # (H, W, 3) float32 on [0, 1]
+    trimap: Optional[np.ndarray]  # (H, W) uint8 0/128/255
+    alpha: np.ndarray             # (H, W) float32 on [0, 1]
+    fg: Optional[np.ndarray]      # (H, W, 3) float32 on [0, 1]
+    seconds: float                # time of the prediction call only (no file IO)
+
+
+def predict_many(predict: PredictFn, jobs: Iterable[Job], progress: bool = False,
+                 desc: str = "predict") -> Iterator[Prediction]:
+    """Read, check and matte each job in turn."""
+    jobs = list(jobs)
+    if progress:
+        from tqdm import tqdm
+        jobs = tqdm(jobs, desc=desc)
+    for job in jobs:
+        img = read_rgb(job.image)
+        tri = read_trimap(job.trimap) if job.trimap is not None else None
+        if tri is not None and tri.shape != img.shape[:2]:
+            raise GanMattingError(f"size mismatch: {job.image} is {img.shape[1]}x{img.shape[0]}, "
+                                  f"{job.trimap} is {tri.shape[1]}x{tri.shape[0]}")
+        t0 = time.perf_counter()
+        alpha, fg = predict(img, tri)
+        yield Prediction(job.name, img, tri, alpha, fg, time.perf_counter() - t0)
+
+
+def generator_predictor(G: torch.nn.Module, max_side: int = 0, device: str | torch.device = "cpu") -> PredictFn:
+    """``predict_many``'s callable for a generator network."""
+    return lambda img, tri: predict_image(G, img, tri, max_side, device)

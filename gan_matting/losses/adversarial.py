@@ -7,8 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .. import GanMattingError
-
-GAN_MODES = ("lsgan", "vanilla", "hinge")
+from ..config import GAN_MODES
 
 
 class GANLoss(nn.Module):

@@ -11,15 +11,12 @@ import torch.nn.functional as F
 from kornia.filters import spatial_gradient
 from kornia.geometry.transform import build_laplacian_pyramid
 
+from ..data.composite import composite
+
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     mask = mask.expand_as(x)
     return (x * mask).sum() / (mask.sum() + 1e-6)
-
-
-def unknown_mask(trimap: torch.Tensor) -> torch.Tensor:
-    """trimap (B, 1, H, W) in {0, 0.5, 1} -> float mask of the unknown band."""
-    return ((trimap - 0.5).abs() < 0.25).to(trimap.dtype)
 
 
 def alpha_l1(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -30,7 +27,7 @@ def alpha_l1(pred: torch.Tensor, gt: torch.Tensor, mask: torch.Tensor) -> torch.
 def composition_loss(alpha: torch.Tensor, fg: torch.Tensor, bg: torch.Tensor, image: torch.Tensor,
                      mask: torch.Tensor) -> torch.Tensor:
     """DIM composition loss: |alpha * F + (1 - alpha) * B - I| inside mask (F, B the ground truth)."""
-    return _masked_mean((alpha * fg + (1 - alpha) * bg - image).abs(), mask)
+    return _masked_mean((composite(alpha, fg, bg) - image).abs(), mask)
 
 
 def laplacian_loss(pred: torch.Tensor, gt: torch.Tensor, levels: int = 5) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
     model.set_input(batch)                 # move a data-loader batch to the device
     losses = model.optimize_parameters(step)  # one full optimisation step; dict of floats
-    model.predict(image, trimap)           # inference: alpha (B,1,H,W), fg (B,3,H,W)
+    model.generator                        # the network that inference runs (may be DDP-wrapped)
+    model.generator_config()               # kwargs that rebuild it (stored with released weights)
     model.networks / optimizers / schedulers   # name -> object, for checkpoints and logging
     model.visuals()                        # name -> (B, C, H, W) image tensors for TensorBoard
 
@@ -32,8 +33,11 @@ class BaseModel:
     def optimize_parameters(self, step: int) -> Dict[str, float]:
         raise NotImplementedError
 
-    @torch.no_grad()
-    def predict(self, image: torch.Tensor, trimap: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
+    @property
+    def generator(self) -> nn.Module:
+        raise NotImplementedError
+
+    def generator_config(self) -> Dict[str, object]:
         raise NotImplementedError
 
     def visuals(self) -> Dict[str, torch.Tensor]:

@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..data.trimap_format import unknown_mask
 from .layers import maybe_sn, norm_layer
 from .registry import register_network
 
@@ -72,7 +73,7 @@ def band_crops(tensors, trimap: torch.Tensor, size: int, generator: torch.Genera
     size = min(size, H, W)
     ys, xs = [], []
     for b in range(B):
-        unk = ((trimap[b, 0] - 0.5).abs() < 0.25).nonzero()
+        unk = unknown_mask(trimap[b, 0]).nonzero()
         if len(unk):
             k = int(torch.randint(len(unk), (1,), generator=generator))
             cy, cx = int(unk[k, 0]), int(unk[k, 1])

@@ -18,12 +18,12 @@ import torch
 import torch.nn as nn
 
 from ..losses import GANLoss, alpha_l1, build_perceptual, composition_loss, fg_l1, gradient_loss, laplacian_loss, trimap_ce
-from ..losses.pixel import unknown_mask
-from ..training.config import Config
+from ..data.composite import composite
+from ..data.trimap_format import trimap_onehot, unknown_mask
+from ..config import Config
 from .base import BaseModel
 from .discriminators import band_crops
 from .registry import build_network, register_model
-from .unet import trimap_onehot
 
 BATCH_KEYS = ("image", "alpha", "fg", "bg", "trimap", "has_fg")
 
@@ -44,11 +44,9 @@ def _scheduler(opt, cfg, total: int):
 class MattingGAN(BaseModel):
     def __init__(self, cfg: Config, device: torch.device):
         self.cfg, self.device = cfg, device
-        g = cfg.model.generator
-        self.G = build_network(g.name, width=g.width, depth=g.depth, max_width=g.max_width, norm=g.norm,
-                               trimap_free=g.trimap_free, error_head=g.error_head).to(device)
-        self.networks: Dict[str, nn.Module] = {"G": self.G}
-        self.optimizers = {"G": _optimizer(self.G.parameters(), cfg.optim.lr_g, cfg.optim)}
+        G = build_network(**self.generator_config()).to(device)
+        self.networks: Dict[str, nn.Module] = {"G": G}
+        self.optimizers = {"G": _optimizer(G.parameters(), cfg.optim.lr_g, cfg.optim)}
         use_adv = cfg.loss.lambda_adv > 0
         for key, name in (("d_global", "global_d"), ("d_local", "patch_d")):
             d = getattr(cfg.model, key)
@@ -72,6 +70,19 @@ class MattingGAN(BaseModel):
         self.batch: Dict[str, torch.Tensor] = {}
         self.out: Dict[str, torch.Tensor] = {}
 
+    @property
+    def G(self) -> nn.Module:
+        return self.networks["G"]  # through self.networks, so DDP / compile wrappers are seen
+
+    @property
+    def generator(self) -> nn.Module:
+        return self.G
+
+    def generator_config(self) -> Dict[str, object]:
+        g = self.cfg.model.generator
+        return {"name": g.name, "width": g.width, "depth": g.depth, "max_width": g.max_width, "norm": g.norm,
+                "trimap_free": g.trimap_free, "error_head": g.error_head}
+
     # ------------------------------------------------------------------------------------------
     def _autocast(self):
         if self.amp_dtype is None:
@@ -93,7 +104,7 @@ class MattingGAN(BaseModel):
         """Conditional composite on a new background: (B, 9, H, W)."""
         b = self.batch
         new_bg = b["bg"].flip(-1).roll(1, dims=0)  # another sample's background, mirrored
-        comp = alpha * fg + (1 - alpha) * new_bg
+        comp = composite(alpha, fg, new_bg)
         return torch.cat([comp, b["image"], trimap_onehot(b["trimap"])], dim=1)
 
     def _real_input(self) -> torch.Tensor:
@@ -141,7 +152,7 @@ class MattingGAN(BaseModel):
             target = (alpha.detach() - b["alpha"]).abs()
             terms["error"] = (L.lambda_error, (o["error"].float() - target).abs().mean())
         if self.perceptual is not None and L.lambda_perceptual > 0:
-            comp = alpha * o["fg"].float() + (1 - alpha) * b["bg"]
+            comp = composite(alpha, o["fg"].float(), b["bg"])
             terms["perceptual"] = (L.lambda_perceptual, self.perceptual(comp, b["image"]))
         return {k: w * v for k, (w, v) in terms.items() if w > 0}
 
@@ -214,23 +225,10 @@ class MattingGAN(BaseModel):
         logs.update({"skipped": 1.0, f"nonfinite_{where}": 1.0})
         return logs
 
-    # ------------------------------------------------------------------------------------------
-    @torch.no_grad()
-    def predict(self, image: torch.Tensor, trimap: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """image (B, 3, H, W) in [0, 1]; trimap (B, 1, H, W) in {0, 0.5, 1} or None (trimap-free).
-        Known trimap regions are copied into alpha (DIM protocol)."""
-        with self._autocast():
-            out = self.G(image, None if self.cfg.model.generator.trimap_free else trimap)
-        out = {k: v.float() for k, v in out.items()}
-        if trimap is not None:
-            from ..inference.predict import apply_known
-            out["alpha"] = apply_known(out["alpha"], trimap)
-        return out
-
     def visuals(self) -> Dict[str, torch.Tensor]:
         b, o = self.batch, self.out
         if not o:
             return {}
-        comp = o["alpha"] * o["fg"] + (1 - o["alpha"]) * b["bg"].flip(-1)
+        comp = composite(o["alpha"], o["fg"], b["bg"].flip(-1))
         return {"input": b["image"], "trimap": b["trimap"].expand(-1, 3, -1, -1), "gt_alpha": b["alpha"].expand(-1, 3, -1, -1),
                 "pred_alpha": o["alpha"].float().expand(-1, 3, -1, -1), "pred_fg": o["fg"].float(), "composite": comp.float()}

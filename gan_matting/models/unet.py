@@ -20,13 +20,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..data.trimap_format import trimap_onehot
 from .layers import norm_layer
 from .registry import register_network
-
-
-def trimap_onehot(trimap: torch.Tensor) -> torch.Tensor:
-    """(B, 1, H, W) in {0, 0.5, 1} -> (B, 3, H, W) one-hot planes bg / unknown / fg."""
-    return torch.cat([(trimap < 0.25), (trimap >= 0.25) & (trimap <= 0.75), (trimap > 0.75)], dim=1).to(trimap.dtype)
 
 
 class Down(nn.Module):

@@ -3,24 +3,23 @@
 * ``step_XXXXXXX.pt``: the full training state (every network, optimiser, scheduler, the AMP scaler,
   the step, all RNG states, the config), written to a temporary file and renamed, loaded with
   ``torch.load(weights_only=True)``. The last ``keep_last`` are kept, plus ``best.pt``.
-* ``*.safetensors``: generator weights only, with the generator config in the metadata; this is
-  what ``checkpoints/`` releases and what inference loads.
+Generator-only release weights (safetensors) are written and read by ``models/weights.py``.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
 
 from .. import GanMattingError
+from ..atomic import atomic_write
+from ..config import config_diff
+from ..models.weights import unwrap
 
 FORMAT = "gan_matting.train_state.v1"
 
@@ -47,27 +46,13 @@ def set_rng_state(st: Dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(list(st["cuda"]))
 
 
-def _unwrap(net: torch.nn.Module) -> torch.nn.Module:
-    net = getattr(net, "module", net)  # DDP
-    return getattr(net, "_orig_mod", net)  # torch.compile
-
-
 def atomic_torch_save(obj: Any, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        torch.save(obj, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    atomic_write(path, lambda tmp: torch.save(obj, tmp), fsync=True)
 
 
 def training_state(model, step: int, cfg_dict: Dict[str, Any], extra: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     return {"format": FORMAT, "step": int(step), "config_json": json.dumps(cfg_dict),
-            "networks": {k: _unwrap(n).state_dict() for k, n in model.networks.items()},
+            "networks": {k: unwrap(n).state_dict() for k, n in model.networks.items()},
             "optimizers": {k: o.state_dict() for k, o in model.optimizers.items()},
             "schedulers": {k: s.state_dict() for k, s in model.schedulers.items()},
             "scaler": model.scaler.state_dict() if model.scaler is not None else {},
@@ -107,17 +92,25 @@ def load_state(path) -> Dict[str, Any]:
     return state
 
 
-def restore(model, state: Dict[str, Any], restore_rng: bool = True) -> int:
-    """Put every network/optimiser/scheduler/scaler back; returns the step to continue from."""
+def restore(model, state: Dict[str, Any], restore_rng: bool = True, cfg_dict: Optional[Dict[str, Any]] = None) -> int:
+    """Put every network/optimiser/scheduler/scaler back; returns the step to continue from.
+
+    With ``cfg_dict`` (the current config) the saved config is compared with it: a network that does
+    not fit is reported with the config keys that differ, and other differences are printed, so a
+    resume under a changed config is never silent."""
+    diff = config_diff(json.loads(state.get("config_json", "{}")), cfg_dict) if cfg_dict is not None else []
+    why = f"; config keys that differ from the checkpoint's: {'; '.join(diff)}" if diff else ""
     for k, net in model.networks.items():
         if k not in state["networks"]:
             raise GanMattingError(f"{state.get('path')}: checkpoint has no network '{k}' "
-                                  f"(has {', '.join(state['networks'])}); was it trained with another config?")
+                                  f"(has {', '.join(state['networks'])}); was it trained with another config?{why}")
         try:
-            _unwrap(net).load_state_dict(state["networks"][k])
+            unwrap(net).load_state_dict(state["networks"][k])
         except RuntimeError as exc:
             raise GanMattingError(f"{state.get('path')}: network '{k}' does not match this config: "
-                                  f"{str(exc).splitlines()[0]}") from None
+                                  f"{str(exc).splitlines()[0]}{why}") from None
+    if diff:
+        print(f"resuming {state.get('path')} with a changed config: {'; '.join(diff)}", flush=True)
     for k, o in model.optimizers.items():
         o.load_state_dict(state["optimizers"][k])
     for k, s in model.schedulers.items():
@@ -130,43 +123,3 @@ def restore(model, state: Dict[str, Any], restore_rng: bool = True) -> int:
             if k in state.get("generators", {}):
                 g.set_state(state["generators"][k])
     return int(state["step"])
-
-
-def export_generator(model_or_g, path: Path, gen_cfg: Dict[str, Any], meta: Optional[Dict[str, str]] = None) -> Path:
-    """Generator weights as safetensors (atomic), generator config in the metadata."""
-    g = _unwrap(model_or_g.networks["G"] if hasattr(model_or_g, "networks") else model_or_g)
-    tensors = {k: v.detach().cpu().contiguous() for k, v in g.state_dict().items()}
-    md = {"format": "gan_matting.generator.v1", "generator": json.dumps(gen_cfg)}
-    md.update({k: str(v) for k, v in (meta or {}).items()})
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        save_file(tensors, str(tmp), metadata=md)
-        os.chmod(tmp, 0o644)  # a release artefact: readable by everyone, like any other file
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
-def load_generator(path, device: str | torch.device = "cpu"):
-    """Build the generator described in a .safetensors file's metadata and load its weights."""
-    from safetensors import safe_open
-    from ..models import build_network
-    p = Path(path)
-    if not p.is_file():
-        raise GanMattingError(f"{p}: weights file not found")
-    try:
-        with safe_open(str(p), framework="pt") as fh:
-            md = fh.metadata() or {}
-        tensors = load_file(str(p))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise GanMattingError(f"{p}: not a readable safetensors file ({exc})") from None
-    if md.get("format") != "gan_matting.generator.v1":
-        raise GanMattingError(f"{p}: no gan_matting generator metadata in this safetensors file")
-    gcfg = json.loads(md["generator"])
-    g = build_network(gcfg.pop("name", "unet"), **gcfg)
-    g.load_state_dict(tensors)
-    return g.to(device).eval(), md

@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .. import GanMattingError
 from ..data.dataset import MattingDataset
 from ..data.layouts import read_folder
-from .config import Config
+from ..config import Config
 
 HUGE = 2 ** 62
 

@@ -10,7 +10,6 @@ Every ``ckpt_every`` steps the full state is written atomically, so a killed run
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import random
@@ -23,13 +22,11 @@ import torch
 import torch.distributed as dist
 
 from .. import GanMattingError
+from ..config import Config, save_config, to_dict
 from ..models import build_model, count_parameters
-from .checkpoint import atomic_torch_save, export_generator, load_state, restore, save_checkpoint, training_state
-from .config import Config, save_config, to_dict
+from ..models.weights import save_generator, unwrap
+from .checkpoint import atomic_torch_save, load_state, restore, save_checkpoint, training_state
 from .data import train_loader
-
-log = logging.getLogger("gan_matting.train")
-
 
 @dataclass
 class DistInfo:
@@ -83,11 +80,77 @@ def _wrap_ddp(model, cfg: Config, di: DistInfo, device: torch.device) -> None:
             net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
         ids = [device.index] if device.type == "cuda" else None
         model.networks[k] = DDP(net, device_ids=ids)
-    model.G = model.networks["G"]
 
 
 def _finite(model) -> bool:
     return all(torch.isfinite(p).all() for n in model.networks.values() for p in n.parameters())
+
+
+def setup_model(cfg: Config, di: DistInfo, device: torch.device, resume: Optional[str]):
+    """Build the model, restore it when resuming, apply memory format / DDP / compile. Returns (model, start)."""
+    model = build_model(cfg, device)
+    start = restore(model, load_state(resume), cfg_dict=to_dict(cfg)) if resume else 0
+    if cfg.train.channels_last:
+        for n in model.networks.values():
+            n.to(memory_format=torch.channels_last)
+    if di.world > 1:
+        _wrap_ddp(model, cfg, di, device)
+    if cfg.train.compile:  # compile the generator only: the Ds are small and change shape with crops
+        model.networks["G"] = torch.compile(model.networks["G"])
+    return model, start
+
+
+class RunLog:
+    """TensorBoard scalars and image grids, written by the main rank only."""
+
+    def __init__(self, cfg: Config, run_dir: Path):
+        from torch.utils.tensorboard import SummaryWriter
+        self.cfg, self.writer = cfg, SummaryWriter(str(run_dir / "tb"))
+
+    def step(self, model, logs: Dict[str, float], done: int, skipped: int) -> None:
+        t = self.cfg.train
+        if done % t.log_every == 0 or done == t.steps:
+            for k, v in {**logs, **{f"lr_{k}": v for k, v in model.learning_rates().items()}}.items():
+                self.writer.add_scalar(k, v, done)
+            self.writer.add_scalar("skipped_total", skipped, done)
+        if done % t.image_every == 0:
+            vis = model.visuals()
+            if vis:
+                from torchvision.utils import make_grid
+                grid = torch.cat([v[:2].detach().float().cpu() for v in vis.values()], dim=0)
+                self.writer.add_image("|".join(vis), make_grid(grid, nrow=2), done)
+
+    def scalars(self, values: Dict[str, float], done: int, prefix: str = "") -> None:
+        for k, v in values.items():
+            self.writer.add_scalar(f"{prefix}{k}", v, done)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class CheckpointKeeper:
+    """Periodic resumable checkpoints plus the best-on-validation state and released weights."""
+
+    def __init__(self, cfg: Config, run_dir: Path):
+        self.cfg, self.run_dir, self.ckpt_dir = cfg, run_dir, run_dir / "checkpoints"
+        best_file = self.ckpt_dir / "best.json"
+        self.best = json.loads(best_file.read_text())["score"] if best_file.exists() else math.inf
+
+    def periodic(self, model, done: int) -> None:
+        if not _finite(model):
+            raise GanMattingError(f"step {done}: non-finite weights; refusing to write a checkpoint")
+        save_checkpoint(model, done, to_dict(self.cfg), self.ckpt_dir, self.cfg.train.keep_last)
+        save_generator(model.generator, self.run_dir / "generator_last.safetensors", model.generator_config(),
+                       {"step": done})
+
+    def validated(self, model, done: int, val: Dict[str, float]) -> None:
+        if val["score"] >= self.best:
+            return
+        self.best = val["score"]
+        atomic_torch_save(training_state(model, done, to_dict(self.cfg), {"val": val}), self.ckpt_dir / "best.pt")
+        save_generator(model.generator, self.run_dir / "generator_best.safetensors", model.generator_config(),
+                       {"step": done, **{k: f"{v:.5f}" for k, v in val.items()}})
+        (self.ckpt_dir / "best.json").write_text(json.dumps({"step": done, "score": self.best, **val}))
 
 
 def train(cfg: Config, resume: Optional[str] = None, progress: bool = True,
@@ -102,80 +165,45 @@ def train(cfg: Config, resume: Optional[str] = None, progress: bool = True,
         torch.set_num_threads(cfg.train.threads)
     seed_everything(cfg.train.seed + di.rank, cfg.train.deterministic)
     run_dir = Path(cfg.train.out_dir) / cfg.train.name
-    model = build_model(cfg, device)
-    start = 0
-    if resume:
-        start = restore(model, load_state(resume))
-    if cfg.train.channels_last:
-        for n in model.networks.values():
-            n.to(memory_format=torch.channels_last)
-    if di.world > 1:
-        _wrap_ddp(model, cfg, di, device)
-    if cfg.train.compile:
-        model.G = model.networks["G"] = torch.compile(model.networks["G"])
-    writer, validator, best = None, None, math.inf
+    model, start = setup_model(cfg, di, device, resume)
+    runlog = keeper = validator = None
     if di.main:
         save_config(cfg, run_dir / "config.yaml")
-        from torch.utils.tensorboard import SummaryWriter
-        writer = SummaryWriter(str(run_dir / "tb"))
+        runlog, keeper = RunLog(cfg, run_dir), CheckpointKeeper(cfg, run_dir)
         sizes = {k: count_parameters(n) for k, n in model.networks.items()}
         print(f"device {device} (world size {di.world}); parameters " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
               + f"; steps {start} -> {cfg.train.steps}; run folder {run_dir}", flush=True)
         if cfg.data.val_root:
             from .validate import Validator
             validator = Validator(cfg)
-        best_file = run_dir / "checkpoints" / "best.json"
-        if best_file.exists():
-            best = json.loads(best_file.read_text())["score"]
     loader = train_loader(cfg, start, di.rank, di.world)
     from tqdm import tqdm
     bar = tqdm(total=cfg.train.steps, initial=start, disable=not (progress and di.main), desc=cfg.train.name)
     model.train()
     logs: Dict[str, float] = {}
     skipped = 0
-    last = cfg.train.steps if stop_after is None else min(cfg.train.steps, start + stop_after)
+    t = cfg.train
+    last = t.steps if stop_after is None else min(t.steps, start + stop_after)
     for step, batch in zip(range(start, last), loader):
         model.set_input(batch)
         logs = model.optimize_parameters(step)
         model.step_schedulers()
         skipped += int(logs.get("skipped", 0))
         done = step + 1
-        if di.main:
-            bar.update(1)
-            if done % cfg.train.log_every == 0 or done == cfg.train.steps:
-                for k, v in {**logs, **{f"lr_{k}": v for k, v in model.learning_rates().items()}}.items():
-                    writer.add_scalar(k, v, done)
-                writer.add_scalar("skipped_total", skipped, done)
-                bar.set_postfix({k: f"{logs[k]:.3f}" for k in ("g_loss", "d_loss") if k in logs})
-            if done % cfg.train.image_every == 0:
-                from torchvision.utils import make_grid
-                vis = model.visuals()
-                if vis:
-                    grid = torch.cat([v[:2].detach().float().cpu() for v in vis.values()], dim=0)
-                    writer.add_image("input|trimap|gt|alpha|fg|composite", make_grid(grid, nrow=2 if len(vis) else 1), done)
-            if done % cfg.train.ckpt_every == 0 or done in (cfg.train.steps, last):
-                if not _finite(model):
-                    raise GanMattingError(f"step {done}: non-finite weights; refusing to write a checkpoint")
-                save_checkpoint(model, done, to_dict(cfg), run_dir / "checkpoints", cfg.train.keep_last)
-                export_generator(model, run_dir / "generator_last.safetensors", _gen_cfg(cfg), {"step": done})
-            if validator is not None and (done % cfg.train.val_every == 0 or done == cfg.train.steps):
-                val = validator(getattr(model.G, "module", model.G), device)
-                for k, v in val.items():
-                    writer.add_scalar(f"val/{k}", v, done)
-                logs.update({f"val_{k}": v for k, v in val.items()})
-                if val["score"] < best:
-                    best = val["score"]
-                    atomic_torch_save(training_state(model, done, to_dict(cfg), {"val": val}), run_dir / "checkpoints" / "best.pt")
-                    export_generator(model, run_dir / "generator_best.safetensors", _gen_cfg(cfg), {"step": done, **{k: f"{v:.5f}" for k, v in val.items()}})
-                    (run_dir / "checkpoints" / "best.json").write_text(json.dumps({"step": done, "score": best, **val}))
+        if not di.main:
+            continue
+        bar.update(1)
+        bar.set_postfix({k: f"{logs[k]:.3f}" for k in ("g_loss", "d_loss") if k in logs})
+        runlog.step(model, logs, done, skipped)
+        if done % t.ckpt_every == 0 or done in (t.steps, last):
+            keeper.periodic(model, done)
+        if validator is not None and (done % t.val_every == 0 or done == t.steps):
+            val = validator(unwrap(model.generator), device)
+            runlog.scalars(val, done, "val/")
+            logs.update({f"val_{k}": v for k, v in val.items()})
+            keeper.validated(model, done, val)
     bar.close()
-    if writer is not None:
-        writer.close()
+    if runlog is not None:
+        runlog.close()
     logs["skipped_total"] = float(skipped)
     return logs
-
-
-def _gen_cfg(cfg: Config) -> dict:
-    g = cfg.model.generator
-    return {"name": g.name, "width": g.width, "depth": g.depth, "max_width": g.max_width, "norm": g.norm,
-            "trimap_free": g.trimap_free, "error_head": g.error_head}

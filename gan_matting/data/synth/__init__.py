@@ -26,10 +26,11 @@ from ... import GanMattingError, __version__
 from ..backgrounds import random_background
 from ..composite import composite
 from ..io import read_rgba, write_image, write_trimap
+from ..regions import LEVEL as REGION_LEVEL, REGION_IDS, encode_regions
 from ..trimap import trimap_from_alpha
+from ..trimap_format import trimap_to_unit
 from .scene import SceneConfig, render_scene
 
-REGION_LEVEL = 80  # region id k is stored as grey level k * 80 (0, 80, 160, 240)
 
 
 @dataclass
@@ -98,7 +99,7 @@ def _write_one(args) -> Dict[str, object]:
     write_image(root / "fg" / f"{name}.png", s["fg"])
     write_image(root / "bg" / f"{name}.png", s["bg"])
     write_trimap(root / "trimaps" / f"{name}.png", s["trimap"])
-    write_image(root / "regions" / f"{name}.png", (s["region"] * REGION_LEVEL).astype(np.uint8))
+    write_image(root / "regions" / f"{name}.png", encode_regions(s["region"]))
     return {"name": name, "width": w, "height": h, "seconds": round(time.perf_counter() - t0, 3), **s["info"]}
 
 
@@ -132,7 +133,7 @@ def write_dataset(out, preset: str = "hair-bench", n: Optional[int] = None, seed
         rows = [_write_one(j) for j in tqdm(jobs, desc=f"synth {preset}", disable=not progress)]
     meta = {"generator": "gan_matting.data.synth", "version": __version__, "preset": preset, "seed": seed,
             "n": n, "params": {k: v for k, v in asdict(p).items() if k not in ("n", "seed")},
-            "region_ids": {"background": 0, "hair": 1, "jewellery": 2, "body": 3},
+            "region_ids": dict(REGION_IDS),
             "region_encoding": f"grey level = id * {REGION_LEVEL}",
             "seconds": round(time.perf_counter() - t0, 2), "images": rows}
     (Path(out) / "meta.json").write_text(json.dumps(meta, indent=1))
@@ -193,7 +194,7 @@ class SynthStream(IterableDataset):
                          trimap_frac=(0.01, 0.04))
         from ..augment import choose_crop
         t = {key: _chw(s[key]) for key in ("image", "alpha", "fg", "bg")}
-        t["trimap"] = _chw(np.round(s["trimap"].astype(np.float32) / 127.5) / 2.0)
+        t["trimap"] = _chw(trimap_to_unit(s["trimap"]))
         y, x = choose_crop(t["alpha"], self.crop, rng, self.unknown_crop_prob)
         t = {key: v[..., y:y + self.crop, x:x + self.crop] for key, v in t.items()}
         t["has_fg"] = torch.tensor(1.0)

@@ -24,7 +24,7 @@ from scipy import ndimage
 os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "gan_matting" / "numba"))
 from numba import njit  # noqa: E402  (after the cache dir is set)
 
-REGION_IDS = {"background": 0, "hair": 1, "jewellery": 2, "body": 3}
+from ..regions import REGION_IDS  # noqa: E402
 
 
 @njit(cache=True, nogil=True)

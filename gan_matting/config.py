@@ -1,4 +1,4 @@
-"""Training configuration: defaults in dataclasses, YAML overrides, strict validation.
+"""Run configuration: defaults in dataclasses, YAML overrides, strict validation.
 
     cfg = load_config("experiments/cpu_light.yaml", overrides=["optim.lr_g=1e-4", "train.steps=50"])
 
@@ -15,7 +15,15 @@ from typing import Any, Dict, List, Optional, get_args, get_origin, get_type_hin
 
 import yaml
 
-from .. import GanMattingError
+from . import GanMattingError
+
+# The allowed values of the enumerated keys. The components that interpret these keys import them
+# from here, so the schema, the validation and the code cannot drift apart.
+NORMS = ("batch", "instance", "group", "none")
+GAN_MODES = ("lsgan", "vanilla", "hinge")
+SCHEDULERS = ("cosine", "constant", "step")
+DATA_SOURCES = ("folder", "synth")
+AMP_MODES = ("off", "bf16", "fp16")
 
 
 @dataclass
@@ -151,6 +159,11 @@ def _coerce(value: Any, typ: Any, key: str) -> Any:
             raise GanMattingError(f"config key '{key}' must be an integer, got {value!r}")
         return value
     if typ is float:
+        if isinstance(value, str):  # YAML 1.1 reads "1e-3" (no dot) as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise GanMattingError(f"config key '{key}' must be a number, got {value!r}")
         return float(value)
@@ -214,11 +227,13 @@ def load_config(path: Optional[str] = None, overrides: Optional[List[str]] = Non
 
 def validate(cfg: Config) -> None:
     """Checks that span keys or need value ranges."""
-    choices = {"loss.gan_mode": (cfg.loss.gan_mode, ("lsgan", "vanilla", "hinge")),
-               "optim.scheduler": (cfg.optim.scheduler, ("cosine", "constant", "step")),
-               "data.source": (cfg.data.source, ("folder", "synth")),
-               "train.amp": (cfg.train.amp, ("off", "bf16", "fp16")),
-               "model.generator.norm": (cfg.model.generator.norm, ("batch", "instance", "group", "none"))}
+    choices = {"loss.gan_mode": (cfg.loss.gan_mode, GAN_MODES),
+               "optim.scheduler": (cfg.optim.scheduler, SCHEDULERS),
+               "data.source": (cfg.data.source, DATA_SOURCES),
+               "train.amp": (cfg.train.amp, AMP_MODES),
+               "model.generator.norm": (cfg.model.generator.norm, NORMS),
+               "model.d_global.norm": (cfg.model.d_global.norm, NORMS),
+               "model.d_local.norm": (cfg.model.d_local.norm, NORMS)}
     for key, (v, ok) in choices.items():
         if v not in ok:
             raise GanMattingError(f"config key '{key}' must be one of {', '.join(ok)}, got {v!r}")
@@ -239,5 +254,13 @@ def save_config(cfg: Config, path: Path) -> None:
     path.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
 
 
-def config_from_dict(d: Dict[str, Any]) -> Config:
-    return _build(Config, d)
+def config_diff(saved: Dict[str, Any], current: Dict[str, Any], prefix: str = "") -> List[str]:
+    """Dotted keys whose values differ between two config dicts, as 'key: saved -> current'."""
+    out: List[str] = []
+    for k in sorted(set(saved) | set(current)):
+        a, b = saved.get(k, "<absent>"), current.get(k, "<absent>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += config_diff(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append(f"{prefix}{k}: {a!r} -> {b!r}")
+    return out

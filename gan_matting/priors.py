@@ -1,0 +1,58 @@
+"""Classical matting solutions used as *inputs* of the generator (DCNN matting, Cho et al. ECCV 2016).
+
+    prior = classical_prior("cf", image, trimap)   # image (H, W, 3) float on [0, 1]; trimap uint8 0/128/255
+    # -> (H, W) float32 alpha on [0, 1], known trimap regions exact
+
+The generator then predicts a correction of this alpha. A solve costs seconds, so results are cached
+on disk by content hash (image bytes + trimap bytes + method) under ``~/.cache/gan_matting/priors``
+(``GAN_MATTING_CACHE`` overrides the root): training crops and repeated validations pay once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_write
+from .baselines import METHODS, run_baseline
+
+PRIORS = tuple(METHODS)  # any pymatting solver of baselines.py can serve as a prior
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("GAN_MATTING_CACHE") or str(Path.home() / ".cache" / "gan_matting")
+    return Path(root) / "priors"
+
+
+def _key(method: str, image: np.ndarray, trimap: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(method.encode())
+    img8 = np.clip(np.round(np.asarray(image, np.float64) * 255), 0, 255).astype(np.uint8)
+    for a in (img8, np.asarray(trimap, np.uint8)):
+        h.update(str(a.shape).encode())
+        h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()[:32]
+
+
+def classical_prior(method: str, image: np.ndarray, trimap: np.ndarray, cache: bool = True) -> np.ndarray:
+    """Alpha of a pymatting solver on (image, trimap). Degenerate trimaps (no foreground or no
+    background) give the trimap itself with 0.5 in the unknown band rather than a solver failure."""
+    tri = np.asarray(trimap, np.uint8)
+    if not (tri == 0).any() or not (tri == 255).any():
+        return np.where(tri == 128, 0.5, tri / 255.0).astype(np.float32)
+    path = cache_dir() / f"{_key(method, image, tri)}.npy"
+    if cache and path.is_file():
+        try:
+            return np.load(path)
+        except (OSError, ValueError):  # a damaged cache entry is recomputed
+            pass
+    alpha, _ = run_baseline(method, image, tri, with_foreground=False)
+    if cache:
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # a file object: np.save would append ".npy" to a name
+                np.save(fh, alpha)
+        atomic_write(path, write)
+    return alpha
