@@ -92,6 +92,8 @@ def cmd_train(args) -> int:
     overrides = list(args.set or [])
     if args.data:
         overrides.append(f"data.root={args.data}")
+    if args.init_from:
+        overrides.append(f"train.init_from={args.init_from}")
     if args.lambda_adv is not None:
         overrides.append(f"loss.lambda_adv={args.lambda_adv}")
     cfg = load_config(args.config, overrides)
@@ -163,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", required=True, help="YAML file, e.g. experiments/cpu_light.yaml")
     s.add_argument("--data", help="training folder (overrides data.root)")
     s.add_argument("--resume", help="checkpoint file or run checkpoints/ folder to continue from")
+    s.add_argument("--init-from", metavar="WEIGHTS", help="start from generator .safetensors (warm start, step 0)")
     s.add_argument("--lambda-adv", type=float, help="adversarial weight (0 = the no-GAN ablation; no D is built)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. optim.lr_g=1e-4")
     s.add_argument("--no-progress", action="store_true", help="no tqdm bar (logs still go to TensorBoard)")

@@ -22,7 +22,8 @@ from . import GanMattingError
 NORMS = ("batch", "instance", "group", "none")
 GAN_MODES = ("lsgan", "vanilla", "hinge")
 SCHEDULERS = ("cosine", "constant", "step")
-DATA_SOURCES = ("folder", "synth")
+DATA_SOURCES = ("folder", "synth", "composites")
+PRIOR_METHODS = ("", "cf", "knn", "lkm")
 AMP_MODES = ("off", "bf16", "fp16")
 
 
@@ -35,6 +36,7 @@ class GeneratorConfig:
     norm: str = "batch"          # batch | instance | group | none
     trimap_free: bool = False
     error_head: bool = False
+    prior: str = ""              # "" | cf | knn | lkm: a classical alpha as extra input, G predicts a correction
 
 
 @dataclass
@@ -106,6 +108,10 @@ class DataConfig:
     val_trimap: str = ""
     val_names: List[str] = field(default_factory=list)  # subset of val_root; empty = all
     val_max_side: int = 800      # validation images larger than this are downscaled
+    # source=composites: real photos of a fixed split, their foregrounds re-composited (data/real_composites.py)
+    split: str = ""              # JSON file with "train" (and "validation") names of data.root
+    variants: int = 8            # new-background composites per training photo (plus the photo with each trimap)
+    band_frac: List[float] = field(default_factory=lambda: [0.05, 0.45])  # unknown-band share of the image
 
 
 @dataclass
@@ -126,6 +132,7 @@ class TrainConfig:
     val_every: int = 200
     ckpt_every: int = 100
     keep_last: int = 3
+    init_from: str = ""          # generator .safetensors to start from (warm start; not a resume)
 
 
 @dataclass
@@ -232,12 +239,13 @@ def validate(cfg: Config) -> None:
                "data.source": (cfg.data.source, DATA_SOURCES),
                "train.amp": (cfg.train.amp, AMP_MODES),
                "model.generator.norm": (cfg.model.generator.norm, NORMS),
+               "model.generator.prior": (cfg.model.generator.prior, PRIOR_METHODS),
                "model.d_global.norm": (cfg.model.d_global.norm, NORMS),
                "model.d_local.norm": (cfg.model.d_local.norm, NORMS)}
     for key, (v, ok) in choices.items():
         if v not in ok:
             raise GanMattingError(f"config key '{key}' must be one of {', '.join(ok)}, got {v!r}")
-    if cfg.data.source == "folder" and not cfg.data.root:
+    if cfg.data.source != "synth" and not cfg.data.root:
         raise GanMattingError("config key 'data.root' is empty: give a training folder (or data.source: synth)")
     if cfg.train.steps < 1 or cfg.data.batch_size < 1 or cfg.data.crop < 32:
         raise GanMattingError("train.steps and data.batch_size must be >= 1 and data.crop >= 32")

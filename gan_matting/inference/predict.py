@@ -27,9 +27,14 @@ PredictFn = Callable[[np.ndarray, Optional[np.ndarray]], Tuple[np.ndarray, Optio
 
 
 @torch.no_grad()
-def predict_tensor(G: torch.nn.Module, image: torch.Tensor, trimap: Optional[torch.Tensor]) -> dict:
-    """image (B, 3, H, W) in [0, 1]; trimap (B, 1, H, W) in {0, 0.5, 1} or None. Known regions copied."""
-    out = G(image, None if getattr(G, "trimap_free", False) else trimap)
+def predict_tensor(G: torch.nn.Module, image: torch.Tensor, trimap: Optional[torch.Tensor],
+                   prior: Optional[torch.Tensor] = None) -> dict:
+    """image (B, 3, H, W) in [0, 1]; trimap (B, 1, H, W) in {0, 0.5, 1} or None; prior (B, 1, H, W)
+    for generators built with a classical prior. Known regions copied."""
+    if getattr(G, "prior", ""):
+        out = G(image, trimap, prior)
+    else:
+        out = G(image, None if getattr(G, "trimap_free", False) else trimap)
     if trimap is not None:
         out["alpha"] = apply_known(out["alpha"], trimap)
     return out
@@ -39,7 +44,8 @@ def predict_tensor(G: torch.nn.Module, image: torch.Tensor, trimap: Optional[tor
 def predict_image(G: torch.nn.Module, image: np.ndarray, trimap: Optional[np.ndarray] = None,
                   max_side: int = 0, device: str | torch.device = "cpu") -> Tuple[np.ndarray, np.ndarray]:
     """Returns alpha (H, W) and fg (H, W, 3), float32 on [0, 1]. With max_side > 0 the image is
-    processed at most that large and the result resized back (known trimap regions re-applied)."""
+    processed at most that large and the result resized back (known trimap regions re-applied).
+    A generator with a classical prior gets it computed here (cached), so callers pass image + trimap only."""
     h, w = image.shape[:2]
     x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float().to(device)
     t = None
@@ -50,16 +56,29 @@ def predict_image(G: torch.nn.Module, image: np.ndarray, trimap: Optional[np.nda
         size = (max(8, round(h * scale)), max(8, round(w * scale)))
         xs = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
         ts = F.interpolate(t, size=size, mode="nearest") if t is not None else None
-        out = predict_tensor(G, xs, ts)
+        out = predict_tensor(G, xs, ts, _prior(G, xs, ts))
         out = {k: F.interpolate(v, size=(h, w), mode="bilinear", align_corners=False) for k, v in out.items()
                if k in ("alpha", "fg")}
         if t is not None:
             out["alpha"] = apply_known(out["alpha"], t)
     else:
-        out = predict_tensor(G, x, t)
+        out = predict_tensor(G, x, t, _prior(G, x, t))
     alpha = out["alpha"][0, 0].clamp(0, 1).cpu().numpy()
     fg = out["fg"][0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
     return alpha.astype(np.float32), fg.astype(np.float32)
+
+
+def _prior(G: torch.nn.Module, x: torch.Tensor, t: Optional[torch.Tensor]) -> Optional[torch.Tensor]:
+    """The classical alpha a prior-based generator needs, at the resolution it runs at."""
+    method = getattr(G, "prior", "")
+    if not method:
+        return None
+    if t is None:
+        raise GanMattingError(f"these weights correct a {method!r} prior and need a trimap")
+    from ..priors import classical_prior
+    img = x[0].permute(1, 2, 0).cpu().numpy().astype(np.float64)
+    tri = np.round(t[0, 0].cpu().numpy() * 255).astype(np.uint8)
+    return torch.from_numpy(classical_prior(method, img, tri))[None, None].to(x.device, x.dtype)
 
 
 @dataclass

@@ -81,7 +81,7 @@ class MattingGAN(BaseModel):
     def generator_config(self) -> Dict[str, object]:
         g = self.cfg.model.generator
         return {"name": g.name, "width": g.width, "depth": g.depth, "max_width": g.max_width, "norm": g.norm,
-                "trimap_free": g.trimap_free, "error_head": g.error_head}
+                "trimap_free": g.trimap_free, "error_head": g.error_head, "prior": g.prior}
 
     # ------------------------------------------------------------------------------------------
     def _autocast(self):
@@ -91,14 +91,15 @@ class MattingGAN(BaseModel):
 
     def set_input(self, batch: Dict[str, object]) -> None:
         cl = torch.channels_last if self.cfg.train.channels_last else torch.contiguous_format
-        self.batch = {k: batch[k].to(self.device, non_blocking=True) for k in BATCH_KEYS}
+        keys = BATCH_KEYS + (("prior",) if "prior" in batch else ())
+        self.batch = {k: batch[k].to(self.device, non_blocking=True) for k in keys}
         for k in ("image", "alpha", "fg", "bg", "trimap"):
             self.batch[k] = self.batch[k].contiguous(memory_format=cl)
 
     def forward(self) -> None:
         b = self.batch
         with self._autocast():
-            self.out = self.G(b["image"], None if self.cfg.model.generator.trimap_free else b["trimap"])
+            self.out = self.G(b["image"], None if self.cfg.model.generator.trimap_free else b["trimap"], b.get("prior"))
 
     def _d_inputs(self, alpha, fg):
         """Conditional composite on a new background: (B, 9, H, W)."""

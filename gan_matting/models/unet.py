@@ -2,10 +2,15 @@
 
     G = UNetGenerator(width=16, depth=5)
     out = G(image, trimap)    # image: (B, 3, H, W) in [0, 1]; trimap: (B, 1, H, W) in {0, 0.5, 1}
+    G = UNetGenerator(prior="cf"); out = G(image, trimap, prior)   # prior: (B, 1, H, W) classical alpha
     out["alpha"]: (B, 1, H, W) in [0, 1]   clamped, not squashed by a sigmoid
     out["fg"]:    (B, 3, H, W) in [0, 1]   a residual over the input image, clamped
     out["error"]: (B, 1, H, W) >= 0        optional predicted |alpha error| (for the refiner)
     out["trimap_logits"]: (B, 3, H, W)     trimap-free mode only: bg / unknown / fg
+
+With ``prior`` set (DCNN matting, Cho et al. 2016) the network also sees a classical solver's alpha and
+predicts a correction of it: alpha = clamp(prior + delta), delta starting at exactly 0, so an untrained
+network reproduces the solver and training can only move away from it where the data say so.
 
 Any H x W works: the input is reflect-padded to a multiple of 2**depth and cropped back.
 The trimap enters as three one-hot planes (bg, unknown, fg). In trimap-free mode the network sees RGB
@@ -20,6 +25,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import GanMattingError
 from ..data.trimap_format import trimap_onehot
 from .layers import norm_layer
 from .registry import register_network
@@ -63,10 +69,12 @@ class Up(nn.Module):
 @register_network("unet")
 class UNetGenerator(nn.Module):
     def __init__(self, width: int = 32, depth: int = 5, max_width: int = 256, norm: str = "batch",
-                 trimap_free: bool = False, error_head: bool = False):
+                 trimap_free: bool = False, error_head: bool = False, prior: str = ""):
         super().__init__()
-        self.depth, self.trimap_free, self.error_head = depth, trimap_free, error_head
-        cin = 3 if trimap_free else 6
+        self.depth, self.trimap_free, self.error_head, self.prior = depth, trimap_free, error_head, prior
+        if prior and trimap_free:
+            raise GanMattingError("a classical prior needs a trimap: prior and trimap_free exclude each other")
+        cin = (3 if trimap_free else 6) + (1 if prior else 0)
         chans = [min(width * 2 ** i, max_width) for i in range(depth)]
         self.stem = nn.Sequential(nn.Conv2d(cin, width, 3, padding=1), nn.LeakyReLU(0.2, inplace=True))
         self.downs = nn.ModuleList()
@@ -85,9 +93,13 @@ class UNetGenerator(nn.Module):
                                   nn.Conv2d(width, n_out, 3, padding=1))
         with torch.no_grad():  # start at alpha = 0.5, F = image: inside the clamp's active range
             self.head[-1].bias.zero_()
-            self.head[-1].bias[0] = 0.5
+            if prior:  # delta = 0 exactly: alpha = the prior
+                self.head[-1].weight[0].zero_()
+            else:
+                self.head[-1].bias[0] = 0.5
 
-    def forward(self, image: torch.Tensor, trimap: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+    def forward(self, image: torch.Tensor, trimap: Optional[torch.Tensor] = None,
+                prior: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         h, w = image.shape[-2:]
         m = 2 ** self.depth
         ph, pw = (m - h % m) % m, (m - w % m) % m
@@ -97,6 +109,10 @@ class UNetGenerator(nn.Module):
             if trimap is None:
                 raise ValueError("this generator needs a trimap (it was built with trimap_free=False)")
             x = torch.cat([image, trimap_onehot(trimap)], dim=1)
+        if self.prior:
+            if prior is None:
+                raise ValueError(f"this generator needs its classical prior ({self.prior!r} alpha) as input")
+            x = torch.cat([x, prior], dim=1)
         if ph or pw:
             mode = "reflect" if ph < h and pw < w else "replicate"
             x = F.pad(x, (0, pw, 0, ph), mode=mode)
@@ -107,7 +123,8 @@ class UNetGenerator(nn.Module):
         for up in self.ups:
             y = up(y, feats.pop())
         y = self.head(torch.cat([y, x], dim=1))[..., :h, :w]
-        out = {"alpha": y[:, 0:1].clamp(0, 1), "fg": (image + y[:, 1:4]).clamp(0, 1)}
+        alpha = y[:, 0:1] + prior if self.prior else y[:, 0:1]
+        out = {"alpha": alpha.clamp(0, 1), "fg": (image + y[:, 1:4]).clamp(0, 1)}
         k = 4
         if self.error_head:
             out["error"] = F.softplus(y[:, k:k + 1])

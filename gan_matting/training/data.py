@@ -8,7 +8,9 @@ This replaces DistributedSampler (which shards the same way) because it can rest
 
 from __future__ import annotations
 
-from typing import Iterator
+import json
+from pathlib import Path
+from typing import Dict, Iterator, List
 
 import numpy as np
 from torch.utils.data import DataLoader, Dataset, Sampler
@@ -22,8 +24,8 @@ HUGE = 2 ** 62
 
 
 class FolderByStep(Dataset):
-    def __init__(self, base: MattingDataset, seed: int):
-        self.base, self.seed, self.n = base, seed, len(base.samples)
+    def __init__(self, base: Dataset, seed: int):
+        self.base, self.seed, self.n = base, seed, len(base)
 
     def __len__(self) -> int:
         return HUGE
@@ -67,6 +69,8 @@ def train_dataset(cfg: Config) -> Dataset:
     d = cfg.data
     if d.source == "synth":
         return SynthByStep(cfg)
+    if d.source == "composites":
+        return FolderByStep(composite_pool(cfg), cfg.train.seed)
     folder = read_folder(d.root, d.layout)
     if d.exclude:
         folder.samples = [s for s in folder.samples if s.name not in set(d.exclude)]
@@ -75,6 +79,33 @@ def train_dataset(cfg: Config) -> Dataset:
     base = MattingDataset(folder, crop_size=d.crop, seed=cfg.train.seed, augment=True, backgrounds=photos,
                           trimap_radius=tuple(d.trimap_radius), photo_prob=d.photo_prob)
     return FolderByStep(base, cfg.train.seed)
+
+
+def read_split(path: str) -> Dict[str, List[str]]:
+    """A split file: {"train": [...], "validation": [...]} (names of data.root); the two must not overlap."""
+    p = Path(path)
+    if not p.is_file():
+        raise GanMattingError(f"data.split: {p} not found (a JSON file with 'train' and 'validation' names)")
+    try:
+        split = json.loads(p.read_text())
+    except json.JSONDecodeError as exc:
+        raise GanMattingError(f"data.split: {p} is not valid JSON ({exc})") from None
+    if not isinstance(split.get("train"), list):
+        raise GanMattingError(f"data.split: {p} has no 'train' list")
+    overlap = set(split["train"]) & set(split.get("validation", []))
+    if overlap:
+        raise GanMattingError(f"data.split: {p} puts {', '.join(sorted(overlap))} in both train and validation")
+    return split
+
+
+def composite_pool(cfg: Config):
+    from ..data.real_composites import CompositePool, build_pool
+    d = cfg.data
+    if not d.split:
+        raise GanMattingError("data.source composites needs data.split (a JSON file naming the training photos)")
+    entries = build_pool(d.root, read_split(d.split)["train"], d.variants, cfg.train.seed, cfg.model.generator.prior,
+                         tuple(d.band_frac), workers=max(1, d.workers))
+    return CompositePool(entries, d.crop, cfg.train.seed)
 
 
 def train_loader(cfg: Config, start_step: int, rank: int = 0, world: int = 1) -> DataLoader:

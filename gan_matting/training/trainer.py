@@ -24,7 +24,7 @@ import torch.distributed as dist
 from .. import GanMattingError
 from ..config import Config, save_config, to_dict
 from ..models import build_model, count_parameters
-from ..models.weights import save_generator, unwrap
+from ..models.weights import load_generator, save_generator, unwrap
 from .checkpoint import atomic_torch_save, load_state, restore, save_checkpoint, training_state
 from .data import train_loader
 
@@ -90,6 +90,8 @@ def setup_model(cfg: Config, di: DistInfo, device: torch.device, resume: Optiona
     """Build the model, restore it when resuming, apply memory format / DDP / compile. Returns (model, start)."""
     model = build_model(cfg, device)
     start = restore(model, load_state(resume), cfg_dict=to_dict(cfg)) if resume else 0
+    if cfg.train.init_from and not resume:
+        init_generator(model, cfg.train.init_from)
     if cfg.train.channels_last:
         for n in model.networks.values():
             n.to(memory_format=torch.channels_last)
@@ -98,6 +100,16 @@ def setup_model(cfg: Config, di: DistInfo, device: torch.device, resume: Optiona
     if cfg.train.compile:  # compile the generator only: the Ds are small and change shape with crops
         model.networks["G"] = torch.compile(model.networks["G"])
     return model, start
+
+
+def init_generator(model, path: str) -> None:
+    """Warm start: copy released generator weights into the model's generator (a new run, step 0)."""
+    G, md = load_generator(path)
+    want, have = model.generator_config(), json.loads(md["generator"])
+    diff = [f"{k}: {have.get(k)!r} (weights) vs {v!r} (config)" for k, v in want.items() if have.get(k, "") != v]
+    if diff:
+        raise GanMattingError(f"train.init_from: {path} does not fit this generator: {'; '.join(diff)}")
+    unwrap(model.generator).load_state_dict(G.state_dict())
 
 
 class RunLog:

@@ -1,0 +1,82 @@
+"""Image grid of hair crops: photo | cf | model | GT (GT only where it exists).
+
+    python experiments/hair_grid.py --weights checkpoints/gan_matting_real_cf.safetensors --out docs/hair_grid.png
+
+Rows: validation hair/fur crops of alphamatting_dev (never trained on), then alphamatting_test images
+(no GT: the last column is left grey). Crops are taken where the Trimap2 band is densest.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from gan_matting.data.io import read_alpha, read_rgb, read_trimap
+from gan_matting.inference.predict import predict_image
+from gan_matting.models.weights import load_generator
+from gan_matting.priors import classical_prior
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+ROWS = [("alphamatting_dev", "GT03", "trimap2"), ("alphamatting_dev", "GT10", "trimap2"),
+        ("alphamatting_dev", "GT15", "trimap2"), ("alphamatting_test", "doll", "trimap2"),
+        ("alphamatting_test", "troll", "trimap2")]
+
+
+def densest_window(tri: np.ndarray, size: int):
+    unk = (tri == 128).astype(np.float64)
+    ii = unk.cumsum(0).cumsum(1)
+    h, w = tri.shape
+    best, pos = -1.0, (0, 0)
+    for y in range(0, h - size + 1, 8):
+        for x in range(0, w - size + 1, 8):
+            s = ii[y + size - 1, x + size - 1] - (ii[y - 1, x + size - 1] if y else 0) - (ii[y + size - 1, x - 1] if x else 0) \
+                + (ii[y - 1, x - 1] if x and y else 0)
+            if s > best:
+                best, pos = s, (y, x)
+    return pos
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--weights", required=True)
+    ap.add_argument("--out", default="docs/hair_grid.png")
+    ap.add_argument("--crop", type=int, default=160)
+    ap.add_argument("--scale", type=int, default=2)
+    args = ap.parse_args()
+    G, _ = load_generator(args.weights)
+    tiles = []
+    for ds, name, tname in ROWS:
+        root = SHARED / ds
+        img_p = root / "input" / f"{name}.png"
+        if not img_p.is_file():
+            continue
+        img, tri = read_rgb(img_p), read_trimap(root / tname / f"{name}.png")
+        cf = classical_prior("cf", img, tri)
+        model = predict_image(G, img, tri)[0]
+        gt_p = root / "alpha" / f"{name}.png"
+        gt = read_alpha(gt_p) if gt_p.is_file() else np.full(tri.shape, 0.5, np.float32)
+        y, x = densest_window(tri, args.crop)
+        c = (slice(y, y + args.crop), slice(x, x + args.crop))
+        cols = [img[c]] + [np.repeat(a[c][..., None], 3, 2) for a in (cf, model, gt)]
+        tiles.append((f"{ds.split('_')[1]}/{name} {tname}", np.concatenate(cols, axis=1)))
+    s, pad = args.crop * args.scale, 18
+    sheet = Image.new("RGB", (4 * s, len(tiles) * (s + pad) + pad), "white")
+    d = ImageDraw.Draw(sheet)
+    for i, h in enumerate(("photo", "closed-form (cf)", "gan_matting", "ground truth")):
+        d.text((i * s + 4, 3), h, fill="black")
+    for r, (label, row) in enumerate(tiles):
+        im = Image.fromarray((np.clip(row, 0, 1) * 255).round().astype(np.uint8)).resize((4 * s, s), Image.NEAREST)
+        y0 = pad + r * (s + pad)
+        sheet.paste(im, (0, y0))
+        d.text((4, y0 + s + 2), label, fill="black")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

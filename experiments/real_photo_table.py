@@ -1,0 +1,104 @@
+"""Issue 9's table: classical solvers and model variants on the *validation part* of alphamatting_dev.
+
+    python experiments/real_photo_table.py --out runs/real_photo \
+        --model "cf-prior GAN=checkpoints/gan_matting_real_cf.safetensors" --model "old=checkpoints/gan_matting_cpu_light.safetensors"
+
+For Trimap1 and Trimap2: SAD, MSE, Grad, Conn (DIM conventions: SAD/Grad/Conn /1000, MSE x1e3 in the
+table) of cf, knn, lkm and each model, over all validation images and over the hair image(s), plus each
+model's ratio to the best classical solver per metric (< 1 = better than every classical solver).
+Per-image rows go to metrics.csv; mattes are cached under OUT/pred/ so reruns only score.
+The split is read from experiments/splits/alphamatting_dev.json and never changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gan_matting import metrics as M
+from gan_matting.baselines import run_baseline
+from gan_matting.data.io import read_alpha, read_rgb, read_trimap, to_uint8, write_image
+from gan_matting.inference.predict import predict_image
+from gan_matting.models.weights import load_generator
+
+REPO = Path(__file__).resolve().parents[1]
+CLASSICAL = ("cf", "knn", "lkm")
+KEYS = ("sad", "mse", "grad", "conn")
+HAIR = ("GT03", "GT08")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "alphamatting_dev"))
+    ap.add_argument("--split", default=str(REPO / "experiments" / "splits" / "alphamatting_dev.json"))
+    ap.add_argument("--model", action="append", default=[], metavar="LABEL=WEIGHTS")
+    ap.add_argument("--classical", default=",".join(CLASSICAL), help="comma-separated subset of cf,knn,lkm")
+    ap.add_argument("--trimaps", default="trimap1,trimap2")
+    ap.add_argument("--out", default="runs/real_photo")
+    args = ap.parse_args()
+    data, out = Path(args.data), Path(args.out)
+    names = json.loads(Path(args.split).read_text())["validation"]
+    methods = {m: None for m in args.classical.split(",") if m}
+    for item in args.model:
+        label, path = item.split("=", 1)
+        methods[label] = path
+    rows, times = [], {}
+    for tname in args.trimaps.split(","):
+        for label, weights in methods.items():
+            G = load_generator(weights)[0] if weights else None
+            for n in names:
+                img, tri = read_rgb(data / "input" / f"{n}.png"), read_trimap(data / tname / f"{n}.png")
+                gt = to_uint8(read_alpha(data / "alpha" / f"{n}.png"))
+                cached = out / "pred" / label.replace(" ", "_") / tname / f"{n}.png"
+                if cached.is_file():
+                    alpha = read_alpha(cached)
+                else:
+                    t0 = time.perf_counter()
+                    alpha = run_baseline(label, img, tri, False)[0] if G is None else predict_image(G, img, tri)[0]
+                    times.setdefault(label, []).append(time.perf_counter() - t0)
+                    write_image(cached, alpha)
+                r = M.matting_metrics(to_uint8(alpha), gt, tri)
+                rows.append({"method": label, "trimap": tname, "name": n, **{k: float(r[k]) for k in KEYS}})
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "metrics.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    lines = [f"# Real photos: validation part of alphamatting_dev ({', '.join(names)})", "",
+             f"- command: python experiments/real_photo_table.py {' '.join(f'--model {m!r}' for m in args.model)}",
+             f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}; host: {platform.processor() or platform.machine()}",
+             f"- split: {args.split} (validation images are never trained on)",
+             "- SAD, Grad, Conn /1000; MSE x1e3; hair = " + ", ".join(h for h in HAIR if h in names), ""]
+    for tname in args.trimaps.split(","):
+        for group, members in (("all", names), ("hair", [n for n in names if n in HAIR])):
+            if not members:
+                continue
+            mean = {m: {k: float(np.mean([r[k] for r in rows if r["method"] == m and r["trimap"] == tname
+                                          and r["name"] in members])) for k in KEYS} for m in methods}
+            best = {k: min(mean[m][k] for m in methods if m in CLASSICAL) if any(m in CLASSICAL for m in methods) else None
+                    for k in KEYS}
+            lines += [f"## {tname}, {group} ({len(members)} images)", "",
+                      "| method | SAD | MSE | Grad | Conn | SAD ratio | Grad ratio | MSE ratio | Conn ratio |",
+                      "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            for m in methods:
+                v = mean[m]
+                ratio = [f"{v[k] / best[k]:.2f}" if best[k] else "-" for k in ("sad", "grad", "mse", "conn")]
+                lines.append(f"| {m} | {v['sad']:.2f} | {v['mse'] * 1e3:.2f} | {v['grad']:.2f} | {v['conn']:.2f} | "
+                             + " | ".join(ratio) + " |")
+            lines.append("")
+    if times:
+        lines += ["seconds per image (this run, new predictions only): "
+                  + ", ".join(f"{m} {np.median(t):.2f}" for m, t in times.items()), ""]
+    (out / "table.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Real foregrounds, re-composited: training data from a fixed split of real matting photos.
+
+For every training photo (ground-truth alpha known) the foreground colour F is estimated once
+(pymatting's ``estimate_foreground_ml`` on the photo and the true alpha). The pool then holds, per photo:
+
+* the photo itself with each of its own trimaps (F, B unknown: has_fg = 0), and
+* ``variants`` composites alpha*F + (1-alpha)*B' on new backgrounds B': procedural patterns, the
+  photos shipped in the scikit-image/scikit-learn/matplotlib wheels, or another training photo,
+  each with a random erode/dilate trimap whose unknown band covers ``band_frac`` of the image
+  (the range of alphamatting's Trimap1/Trimap2), quantised to 8 bits like a real photo
+  (F and B exact up to that rounding and the added sensor noise: has_fg = 1).
+
+Each pool entry also stores the classical prior (e.g. closed-form alpha) of its image and trimap,
+because a prior-based generator needs it as input and a solve costs seconds. Entries are built
+once, deterministically from (split, seed, settings), and cached under the priors cache directory.
+
+    pool = build_pool(root, names, variants=8, seed=0, prior="cf")       # -> list of .npz paths
+    ds = CompositePool(pool, crop=256, seed=0); item = ds[k]              # the MattingDataset item format + prior
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .. import GanMattingError
+from ..atomic import atomic_write
+from .augment import choose_crop
+from .backgrounds import random_background, random_crop_resize
+from .composite import composite
+from .io import read_alpha, read_rgb, read_trimap, to_uint8
+from .layouts import read_folder
+from .trimap import trimap_from_alpha
+from .trimap_format import trimap_to_unit
+
+POOL_VERSION = 2
+NOISE_SIGMA = (0.004, 0.015)  # per composite, on [0, 1]
+
+
+def _band_radius(alpha: np.ndarray, frac: float) -> int:
+    """Erode/dilate radius whose unknown band covers about ``frac`` of the image."""
+    from scipy import ndimage
+    partial = (alpha > 0.001) & (alpha < 0.999)
+    edge = partial | (ndimage.binary_dilation(alpha >= 0.999) ^ (alpha >= 0.999))
+    d_out = ndimage.distance_transform_edt(~edge)  # distance of every pixel to the transition
+    return max(1, int(np.quantile(d_out, min(frac, 0.95))))
+
+
+def _make_entry(args) -> str:
+    """Build one pool entry (runs in a worker process). Returns the written path."""
+    (path, photo, alpha_path, fg_cache, trimap_path, others, k, seed, prior, band_frac) = args
+    from ..priors import classical_prior
+    rng = np.random.default_rng([seed, k, int(hashlib.sha256(str(photo).encode()).hexdigest()[:8], 16)])
+    image = read_rgb(photo)
+    alpha = read_alpha(alpha_path)
+    h, w = alpha.shape
+    if trimap_path is not None:  # the photo itself, with one of its own trimaps
+        img8, tri = to_uint8(image), read_trimap(trimap_path)
+        fg, bg, has_fg = img8, img8, 0
+    else:
+        fg = np.load(fg_cache)
+        pick = rng.uniform()
+        if pick < 0.3 and others:
+            other = read_rgb(others[int(rng.integers(len(others)))])
+            bgf = random_crop_resize(other, h, w, rng)
+        else:
+            bgf = random_background(h, w, rng, photo_prob=0.5)
+        comp = composite(alpha[..., None], fg.astype(np.float32) / 255.0, bgf)
+        # sensor noise, as every real photo has: it also keeps the matting Laplacian of flat synthetic
+        # backgrounds well conditioned (without it closed-form matting took minutes instead of seconds)
+        comp = comp + rng.normal(0.0, rng.uniform(*NOISE_SIGMA), comp.shape)
+        img8 = to_uint8(np.clip(comp, 0, 1))
+        frac = float(rng.uniform(*band_frac))
+        r = _band_radius(alpha, frac)
+        tri = trimap_from_alpha(alpha, (max(1, int(r * 0.6)), int(r * 1.4) + 1), rng)
+        bg, has_fg = to_uint8(bgf), 1
+    p = classical_prior(prior, img8.astype(np.float64) / 255.0, tri) if prior else np.zeros((h, w), np.float32)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, image=img8, alpha=to_uint8(alpha), fg=fg, bg=bg, trimap=tri,
+                     prior=p.astype(np.float16), has_fg=np.array(has_fg))
+    atomic_write(path, write)
+    return str(path)
+
+
+def _foreground(photo: Path, alpha_path: Path, out: Path) -> Path:
+    if not out.is_file():
+        from ..baselines import _pymatting
+        img, a = read_rgb(photo).astype(np.float64), read_alpha(alpha_path).astype(np.float64)
+        fg = to_uint8(np.clip(_pymatting().estimate_foreground_ml(img, a), 0, 1))
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:
+                np.save(fh, fg)
+        atomic_write(out, write)
+    return out
+
+
+def build_pool(root, names: Sequence[str], variants: int = 8, seed: int = 0, prior: str = "cf",
+               band_frac: Tuple[float, float] = (0.05, 0.45), workers: int = 1,
+               cache: Optional[Path] = None, progress: bool = True) -> List[Path]:
+    """Build (or find in the cache) every pool entry for the photos ``names`` of dataset ``root``."""
+    from ..priors import cache_dir
+    folder = read_folder(root)
+    by_name = {s.name: s for s in folder.samples}
+    missing = [n for n in names if n not in by_name or by_name[n].alpha is None]
+    if missing:
+        raise GanMattingError(f"{root}: no image with ground-truth alpha for {', '.join(missing)}")
+    if not names:
+        raise GanMattingError("the training split is empty")
+    settings = json.dumps({"v": POOL_VERSION, "names": sorted(names), "variants": variants, "seed": seed,
+                           "prior": prior, "band": list(band_frac)}, sort_keys=True)
+    base = Path(cache or cache_dir().parent / "pools") / hashlib.sha256(settings.encode()).hexdigest()[:16]
+    jobs = []
+    photos = [by_name[n].image for n in names]
+    for n in sorted(names):
+        s = by_name[n]
+        fg_cache = base / "fg" / f"{n}.npy"
+        for tname, tpath in sorted(s.trimaps.items()):
+            jobs.append((base / f"{n}_{tname}.npz", s.image, s.alpha, None, tpath, [], 0, seed, prior, band_frac))
+        others = [p for p in photos if p != s.image]
+        for k in range(variants):
+            jobs.append((base / f"{n}_comp{k:02d}.npz", s.image, s.alpha, fg_cache, None, others, k, seed, prior, band_frac))
+    todo = [j for j in jobs if not Path(j[0]).is_file()]
+    if todo:
+        for n in sorted(names):
+            _foreground(by_name[n].image, by_name[n].alpha, base / "fg" / f"{n}.npy")
+        from tqdm import tqdm
+        bar = tqdm(total=len(todo), desc=f"composite pool ({prior or 'no'} prior)", disable=not progress)
+        if workers > 1:
+            import multiprocessing as mp
+            # spawn, not fork: the parent has started numba's thread pool (foreground estimation),
+            # and a forked copy of a running thread pool deadlocks
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as ex:
+                for _ in ex.map(_make_entry, todo):
+                    bar.update(1)
+        else:
+            for j in todo:
+                _make_entry(j)
+                bar.update(1)
+        bar.close()
+        (base / "settings.json").write_text(settings)
+    return [Path(j[0]) for j in jobs]
+
+
+def _chw(a: np.ndarray) -> torch.Tensor:
+    a = np.ascontiguousarray(a)
+    return torch.from_numpy(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
+
+
+class CompositePool(Dataset):
+    """Random crops of pool entries. Item = MattingDataset's dict plus ``prior`` (1, S, S).
+
+    Item k of epoch e is a pure function of (seed, e, k): crop position (centred on the unknown band
+    with probability ``unknown_prob``) and a horizontal flip."""
+
+    def __init__(self, entries: Sequence[Path], crop: int = 256, seed: int = 0, unknown_prob: float = 0.9):
+        if not entries:
+            raise GanMattingError("the composite pool is empty")
+        self.entries, self.crop, self.seed, self.unknown_prob, self.epoch = list(entries), crop, seed, unknown_prob, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, index: int) -> Dict[str, object]:
+        rng = np.random.default_rng([self.seed, self.epoch, index, 11])
+        with np.load(self.entries[index]) as z:
+            arr = {k: z[k] for k in z.files}
+        t = {k: _chw(arr[k]).float() / 255.0 for k in ("image", "alpha", "fg", "bg")}
+        t["trimap"] = _chw(trimap_to_unit(arr["trimap"]))
+        t["prior"] = _chw(arr["prior"].astype(np.float32))
+        h, w = t["alpha"].shape[-2:]
+        s = min(self.crop, h, w)
+        unk = (t["trimap"] == 0.5).float()
+        y, x = choose_crop(unk * 0.5, s, rng, self.unknown_prob)  # centre on the trimap's band
+        t = {k: v[..., y:y + s, x:x + s] for k, v in t.items()}
+        if rng.uniform() < 0.5:
+            t = {k: v.flip(-1) for k, v in t.items()}
+        t = {k: v.contiguous() for k, v in t.items()}
+        t["has_fg"] = torch.tensor(float(arr["has_fg"]))
+        t["name"] = Path(self.entries[index]).stem
+        return t

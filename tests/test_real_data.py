@@ -1,0 +1,177 @@
+"""Issue 9's levers: classical priors as generator input, re-composited real foregrounds, warm
+start, and the propagation post-process. Tiny procedural data; the real split is only read by path."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from gan_matting import GanMattingError
+from gan_matting.config import load_config
+from gan_matting.data.real_composites import CompositePool, build_pool
+from gan_matting.data.trimap_format import apply_known, trimap_to_unit
+from gan_matting.inference.predict import predict_image
+from gan_matting.models import build_network
+from gan_matting.models.weights import load_generator
+from gan_matting.postprocess import propagate
+from gan_matting.priors import cache_dir, classical_prior
+from gan_matting.training.data import read_split
+from gan_matting.training.trainer import train
+
+from .conftest import REPO, disk_alpha
+
+TINY_G = dict(width=8, depth=3, max_width=16)
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_MATTING_CACHE", str(tmp_path / "cache"))
+
+
+def _scene(seed=0, h=40, w=48):
+    rng = np.random.default_rng(seed)
+    a = disk_alpha(h, w, r=11, soft=4)
+    fg = np.broadcast_to(rng.uniform(0.6, 1, 3), a.shape + (3,)).astype(np.float32)
+    bg = np.broadcast_to(rng.uniform(0, 0.3, 3), a.shape + (3,)).astype(np.float32)
+    img = a[..., None] * fg + (1 - a[..., None]) * bg
+    tri = np.where(a >= 0.999, 255, np.where(a <= 0.001, 0, 128)).astype(np.uint8)
+    from scipy import ndimage
+    tri[ndimage.binary_dilation(tri == 128, iterations=2) & (tri != 128)] = 128  # a band wider than the ramp
+    return img.astype(np.float32), tri, a
+
+
+def test_prior_generator_starts_exactly_at_the_prior_and_learns_a_correction():
+    G = build_network("unet", prior="cf", **TINY_G)
+    img = torch.rand(2, 3, 24, 20)
+    tri = torch.full((2, 1, 24, 20), 0.5)
+    prior = torch.rand(2, 1, 24, 20)
+    out = G(img, tri, prior)
+    assert torch.equal(out["alpha"], prior)
+    with pytest.raises(ValueError, match="classical prior"):
+        G(img, tri)
+    opt = torch.optim.Adam(G.parameters(), 1e-2)
+    target = (prior + 0.2).clamp(0, 1)
+    first = None
+    for _ in range(15):
+        loss = (G(img, tri, prior)["alpha"] - target).abs().mean()
+        first = first if first is not None else float(loss.detach())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss.detach()) < 0.6 * first
+    with pytest.raises(GanMattingError, match="exclude each other"):
+        build_network("unet", prior="cf", trimap_free=True)
+
+
+def test_classical_prior_is_cached_and_handles_degenerate_trimaps():
+    img, tri, a = _scene()
+    p1 = classical_prior("cf", img, tri)
+    files = list(cache_dir().glob("*.npy"))
+    assert len(files) == 1
+    np.save(files[0], np.full_like(p1, 0.25))  # the second call must read the cache, not solve again
+    assert (classical_prior("cf", img, tri) == 0.25).all()
+    assert np.abs(classical_prior("cf", img, tri, cache=False) - p1).max() < 1e-6
+    only_fg = np.where(tri == 0, 128, tri).astype(np.uint8)
+    p = classical_prior("cf", img, only_fg)
+    assert (p[only_fg == 255] == 1).all() and (p[only_fg == 128] == 0.5).all()
+
+
+def test_infer_computes_the_prior_itself():
+    img, tri, _ = _scene(1)
+    G = build_network("unet", prior="cf", **TINY_G).eval()
+    alpha, fg = predict_image(G, img, tri)
+    expected = apply_known(classical_prior("cf", img, tri), trimap_to_unit(tri))
+    assert alpha.shape == tri.shape and fg.shape == img.shape
+    assert np.abs(alpha - expected).max() < 1e-6   # an untrained prior model reproduces cf
+
+
+def test_propagation_lowers_the_error_of_a_noisy_matte():
+    img, tri, a = _scene(2, 48, 56)
+    noisy = np.clip(a + np.random.default_rng(0).normal(0, 0.15, a.shape), 0, 1)
+    unk = tri == 128
+    before = np.abs(noisy - a)[unk].mean()
+    after = np.abs(propagate(img, tri, noisy, weight=0.01) - a)[unk].mean()
+    assert after < 0.6 * before
+    # confidence 1 with a huge weight keeps the network's alpha
+    kept = propagate(img, tri, noisy, np.ones_like(a), weight=1e6)
+    assert np.abs(kept - noisy)[unk].max() < 1e-3
+
+
+def _alphamatting_like(root, n=3):
+    from gan_matting.data.io import write_image, write_trimap
+    for i in range(n):
+        img, tri, a = _scene(10 + i, 64, 72)
+        write_image(root / "input" / f"GT{i:02d}.png", img)
+        write_image(root / "alpha" / f"GT{i:02d}.png", a)
+        write_trimap(root / "trimap1" / f"GT{i:02d}.png", tri)
+    return root
+
+
+def test_composite_pool_is_deterministic_and_obeys_the_matting_equation(tmp_path):
+    root = _alphamatting_like(tmp_path / "am")
+    e1 = build_pool(root, ["GT00", "GT01"], variants=2, seed=3, prior="cf", band_frac=(0.1, 0.3),
+                    cache=tmp_path / "p1", progress=False)
+    e2 = build_pool(root, ["GT00", "GT01"], variants=2, seed=3, prior="cf", band_frac=(0.1, 0.3),
+                    cache=tmp_path / "p2", progress=False)
+    assert len(e1) == 2 * (1 + 2)  # each photo with its trimap + 2 composites
+    for p, q in zip(e1, e2):
+        assert p.read_bytes() == q.read_bytes() or np.array_equal(np.load(p)["image"], np.load(q)["image"])
+    ds = CompositePool(e1, crop=32, seed=0)
+    a, b = ds[4], ds[4]
+    assert all(torch.equal(a[k], b[k]) for k in ("image", "alpha", "trimap", "prior"))
+    assert a["prior"].shape == (1, 32, 32) and set(a["trimap"].unique().tolist()) <= {0.0, 0.5, 1.0}
+    comp = [ds[k] for k in range(len(ds)) if float(ds[k]["has_fg"]) == 1.0]
+    assert comp
+    for it in comp:
+        recon = it["alpha"] * it["fg"] + (1 - it["alpha"]) * it["bg"]
+        err = (recon - it["image"]).abs()
+        assert err.mean() < 0.02 and err.max() < 0.1  # 8-bit rounding and the added sensor noise
+    with pytest.raises(GanMattingError, match="GT09"):
+        build_pool(root, ["GT09"], cache=tmp_path / "p3", progress=False)
+
+
+def test_split_file_is_disjoint_and_published():
+    split = read_split(str(REPO / "experiments" / "splits" / "alphamatting_dev.json"))
+    assert len(split["validation"]) >= 6 and {"GT03", "GT08"} & set(split["validation"])
+    assert not set(split["train"]) & set(split["validation"])
+
+
+def test_split_overlap_is_refused(tmp_path):
+    bad = tmp_path / "s.json"
+    bad.write_text(json.dumps({"train": ["A", "B"], "validation": ["B"]}))
+    with pytest.raises(GanMattingError, match="B in both"):
+        read_split(str(bad))
+
+
+TINY_RUN = ["model.generator.width=8", "model.generator.depth=3", "model.generator.max_width=16",
+            "model.generator.prior=cf", "model.d_global.width=8", "model.d_global.n_layers=3",
+            "model.d_global.size=32", "model.d_local.width=8", "model.d_local.n_layers=2", "model.d_local.crop=24",
+            "data.source=composites", "data.variants=1", "data.crop=48", "data.batch_size=2",
+            "train.ckpt_every=2", "train.log_every=1", "train.image_every=100", "train.val_every=2"]
+
+
+def test_training_on_composites_with_a_prior_then_warm_start(tmp_path):
+    root = _alphamatting_like(tmp_path / "am")
+    split = tmp_path / "split.json"
+    split.write_text(json.dumps({"train": ["GT00", "GT01"], "validation": ["GT02"]}))
+    base = TINY_RUN + [f"data.root={root}", f"data.split={split}", f"train.out_dir={tmp_path}",
+                       f"data.val_root={root}", "data.val_trimap=trimap1", "data.val_names=[GT02]"]
+    logs = train(load_config(None, base + ["train.name=a", "train.steps=2"]), progress=False)
+    assert np.isfinite(logs["g_loss"]) and "val_sad" in logs
+    w = tmp_path / "a" / "generator_last.safetensors"
+    G, md = load_generator(w)
+    assert json.loads(md["generator"])["prior"] == "cf"
+    # warm start: step 0 of a new run holds exactly the released weights
+    cfg = load_config(None, base + ["train.name=b", "train.steps=1", f"train.init_from={w}", "optim.lr_g=0",
+                                    "optim.lr_d=0"])
+    train(cfg, progress=False)
+    G2, _ = load_generator(tmp_path / "b" / "generator_last.safetensors")
+    for (k, v), (_, v2) in zip(G.state_dict().items(), G2.state_dict().items()):
+        if "running" not in k and "num_batches" not in k:  # BN statistics move even at lr 0
+            assert torch.equal(v, v2), k
+    wrong = load_config(None, base + ["train.name=c", "train.steps=1", f"train.init_from={w}",
+                                      "model.generator.width=12"])
+    with pytest.raises(GanMattingError, match="width: 8 .weights. vs 12 .config."):
+        train(wrong, progress=False)
