@@ -6,7 +6,8 @@
 For Trimap1 and Trimap2: SAD, MSE, Grad, Conn (DIM conventions: SAD/Grad/Conn /1000, MSE x1e3 in the
 table) of cf, knn, lkm and each model, over all validation images and over the hair image(s), plus each
 model's ratio to the best classical solver per metric (< 1 = better than every classical solver).
-Per-image rows go to metrics.csv; mattes are cached under OUT/pred/ so reruns only score.
+Per-image rows go to metrics.csv; mattes are cached under OUT/pred/LABEL/ so reruns only score
+(delete that folder after retraining a model under the same label).
 The split is read from experiments/splits/alphamatting_dev.json and never changed.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 from gan_matting import metrics as M
 from gan_matting.baselines import run_baseline
 from gan_matting.data.io import read_alpha, read_rgb, read_trimap, to_uint8, write_image
-from gan_matting.inference.predict import predict_image
+from gan_matting.inference.predict import generator_predictor
 from gan_matting.models.weights import load_generator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,22 +47,26 @@ def main() -> None:
     data, out = Path(args.data), Path(args.out)
     names = json.loads(Path(args.split).read_text())["validation"]
     methods = {m: None for m in args.classical.split(",") if m}
-    for item in args.model:
+    for item in args.model:  # LABEL=WEIGHTS or LABEL=WEIGHTS@propagate
         label, path = item.split("=", 1)
         methods[label] = path
     rows, times = [], {}
     for tname in args.trimaps.split(","):
         for label, weights in methods.items():
-            G = load_generator(weights)[0] if weights else None
+            G, post = None, "none"
+            if weights:
+                path, _, post = weights.partition("@")
+                G = load_generator(path)[0]
+            predict = generator_predictor(G, post=post or "none") if G is not None else None
             for n in names:
                 img, tri = read_rgb(data / "input" / f"{n}.png"), read_trimap(data / tname / f"{n}.png")
                 gt = to_uint8(read_alpha(data / "alpha" / f"{n}.png"))
-                cached = out / "pred" / label.replace(" ", "_") / tname / f"{n}.png"
+                cached = out / "pred" / "".join(c if c.isalnum() or c in "-_+." else "_" for c in label) / tname / f"{n}.png"
                 if cached.is_file():
                     alpha = read_alpha(cached)
                 else:
                     t0 = time.perf_counter()
-                    alpha = run_baseline(label, img, tri, False)[0] if G is None else predict_image(G, img, tri)[0]
+                    alpha = run_baseline(label, img, tri, False)[0] if G is None else predict(img, tri)[0]
                     times.setdefault(label, []).append(time.perf_counter() - t0)
                     write_image(cached, alpha)
                 r = M.matting_metrics(to_uint8(alpha), gt, tri)

@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .baselines import METHODS as BASELINES
     from .data.layouts import LAYOUTS
     from .data.trimap import TRIMAP_METHODS
+    from .inference.predict import POST_PROCESSES
     layout_names = ["auto", *sorted(LAYOUTS)]
     p = argparse.ArgumentParser(prog="gan-matting", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -174,11 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("infer", help="matte an image or a folder with trained generator weights")
     s.add_argument("input", help="image file or folder of images")
-    s.add_argument("--weights", required=True, help=".safetensors generator (e.g. checkpoints/*.safetensors)")
+    s.add_argument("--weights", help=".safetensors generator (default: the released checkpoints/gan_matting_real_cf.safetensors)")
     s.add_argument("--trimap", help="trimap file or folder (names matching the inputs); omit for trimap-free weights")
     s.add_argument("--out", required=True, help="output folder: alpha/, fg/, rgba/")
     s.add_argument("--max-side", type=int, default=0, help="downscale longer sides above this (0 = full size)")
     s.add_argument("--device", default="auto")
+    s.add_argument("--post", default="none", choices=POST_PROCESSES,
+                   help="propagate: refine alpha with the matting Laplacian, the network's alpha as a soft data term")
     s.set_defaults(fn=cmd_infer)
 
     s = sub.add_parser("bench", help="speed benchmarks; writes a markdown table with hardware and versions")

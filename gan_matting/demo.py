@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-RELEASED = Path(__file__).resolve().parents[1] / "checkpoints" / "gan_matting_cpu_light.safetensors"
+from .models.weights import RELEASED_WEIGHTS as RELEASED
 
 
 def run_demo(out: Path, quick: bool = False, weights: Path = RELEASED) -> int:

@@ -175,3 +175,24 @@ def test_training_on_composites_with_a_prior_then_warm_start(tmp_path):
                                       "model.generator.width=12"])
     with pytest.raises(GanMattingError, match="width: 8 .weights. vs 12 .config."):
         train(wrong, progress=False)
+
+
+def test_infer_cli_with_a_prior_model_and_propagation(tmp_path):
+    from gan_matting.cli import main
+    from gan_matting.data.io import read_alpha, write_image, write_trimap
+    from gan_matting.inference.predict import generator_predictor
+    from gan_matting.models.weights import save_generator
+    img, tri, a = _scene(4, 48, 56)
+    write_image(tmp_path / "img.png", img)
+    write_trimap(tmp_path / "tri.png", tri)
+    G = build_network("unet", prior="cf", **TINY_G)
+    w = save_generator(G, tmp_path / "g.safetensors", {"name": "unet", "prior": "cf", **TINY_G})
+    for post in ("none", "propagate"):
+        out = tmp_path / post
+        assert main(["infer", str(tmp_path / "img.png"), "--trimap", str(tmp_path / "tri.png"),
+                     "--weights", str(w), "--out", str(out), "--post", post]) == 0
+        alpha = read_alpha(out / "alpha" / "img.png")
+        assert (alpha[tri == 255] == 1).all() and (alpha[tri == 0] == 0).all()
+        assert np.abs(alpha - a)[tri == 128].mean() < 0.1   # cf (untrained correction) is good on this scene
+    with pytest.raises(GanMattingError, match="unknown post-process"):
+        generator_predictor(G, post="blur")

@@ -39,16 +39,16 @@ def infer_jobs(src: Path, trimap: Optional[Path]) -> List[Job]:
 def run_infer(args) -> int:
     import torch
     from ..data.io import write_image
-    from ..models.weights import load_generator
+    from ..models.weights import RELEASED_WEIGHTS, load_generator
     from .predict import generator_predictor, predict_many
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
-    G, _meta = load_generator(args.weights, device)
+    G, _meta = load_generator(args.weights or RELEASED_WEIGHTS, device)
     if not getattr(G, "trimap_free", False) and not args.trimap:
         raise GanMattingError("these weights need a trimap (--trimap); make one with `gan-matting make-trimap`")
     jobs = infer_jobs(Path(args.input), Path(args.trimap) if args.trimap else None)
     out = Path(args.out)
-    for p in predict_many(generator_predictor(G, args.max_side, device), jobs):
+    for p in predict_many(generator_predictor(G, args.max_side, device, args.post), jobs):
         write_image(out / "alpha" / f"{p.name}.png", p.alpha)
         write_image(out / "fg" / f"{p.name}.png", p.fg)
         write_image(out / "rgba" / f"{p.name}.png", np.concatenate([p.fg, p.alpha[..., None]], axis=-1))

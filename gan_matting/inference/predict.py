@@ -117,6 +117,20 @@ def predict_many(predict: PredictFn, jobs: Iterable[Job], progress: bool = False
         yield Prediction(job.name, img, tri, alpha, fg, time.perf_counter() - t0)
 
 
-def generator_predictor(G: torch.nn.Module, max_side: int = 0, device: str | torch.device = "cpu") -> PredictFn:
-    """``predict_many``'s callable for a generator network."""
-    return lambda img, tri: predict_image(G, img, tri, max_side, device)
+POST_PROCESSES = ("none", "propagate")
+
+
+def generator_predictor(G: torch.nn.Module, max_side: int = 0, device: str | torch.device = "cpu",
+                        post: str = "none") -> PredictFn:
+    """``predict_many``'s callable for a generator network, optionally followed by a post-process
+    (``propagate``: the matting Laplacian with the network's alpha as a soft data term)."""
+    if post not in POST_PROCESSES:
+        raise GanMattingError(f"unknown post-process {post!r}; choose from {', '.join(POST_PROCESSES)}")
+
+    def predict(img: np.ndarray, tri: Optional[np.ndarray]):
+        alpha, fg = predict_image(G, img, tri, max_side, device)
+        if post == "propagate" and tri is not None:
+            from ..postprocess import propagate
+            alpha = propagate(img, tri, alpha)
+        return alpha, fg
+    return predict

@@ -22,6 +22,9 @@ from ..atomic import atomic_write
 from .registry import build_network
 
 FORMAT = "gan_matting.generator.v1"
+CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
+# the default weights of `infer` and the demo: the best released model on real photos (see checkpoints/README.md)
+RELEASED_WEIGHTS = CHECKPOINTS / "gan_matting_real_cf.safetensors"
 
 
 def unwrap(net: torch.nn.Module) -> torch.nn.Module:

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Issue 9: train the cf-prior models on the training part of alphamatting_dev and write the
+# validation-part table (runs/real_photo/table.md + metrics.csv) and the hair grid (docs/hair_grid.png).
+# About 1 CPU-hour per 1000-step run on 2 cores; each run resumes where it stopped (rerun the script).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GM=${GM:-.venv/bin/gan-matting}
+PY=${PY:-.venv/bin/python}
+run() {  # NAME, extra args...
+  local name=$1; shift
+  if [ -d "runs/$name/checkpoints" ]; then
+    $GM train --config experiments/real_prior_cf.yaml --set train.name="$name" "$@" --resume "runs/$name/checkpoints" --no-progress
+  else
+    $GM train --config experiments/real_prior_cf.yaml --set train.name="$name" "$@" --no-progress
+  fi
+}
+run real_prior_cf                                  # the release: cf prior + composites + GAN
+run real_prior_cf_noadv --lambda-adv 0              # lever 6: no adversarial term
+run real_noprior --set "model.generator.prior=''" --set train.steps=400   # lever 4 off: no classical prior
+$PY experiments/real_photo_table.py --out runs/real_photo \
+  --model "gan cf-prior=runs/real_prior_cf/generator_best.safetensors" \
+  --model "gan cf-prior+propagate=runs/real_prior_cf/generator_best.safetensors@propagate" \
+  --model "no-adv cf-prior=runs/real_prior_cf_noadv/generator_best.safetensors" \
+  --model "gan no-prior=runs/real_noprior/generator_best.safetensors" \
+  --model "old cpu_light (synthetic only)=checkpoints/gan_matting_cpu_light.safetensors"
+$PY experiments/hair_grid.py --weights checkpoints/gan_matting_real_cf.safetensors --out docs/hair_grid.png
