@@ -14,12 +14,16 @@ run() {  # NAME, extra args...
     $GM train --config experiments/real_prior_cf.yaml --set train.name="$name" "$@" --no-progress
   fi
 }
-run real_prior_cf                                  # the release: cf prior + composites + GAN
+# the release: cf prior, the 12 training photos with their own trimaps (no re-composites), 200 steps
+run real_prior_cf_photos_only --set data.variants=0 --set train.steps=200 --set train.ckpt_every=100
+# ablations (the README's rows were cut at the steps it lists: use --stop-after to do the same)
+run real_prior_cf                                  # + 8 re-composites per photo, GAN after step 200
 run real_prior_cf_noadv --lambda-adv 0              # lever 6: no adversarial term
-run real_noprior --set "model.generator.prior=''" --set train.steps=400   # lever 4 off: no classical prior
+run real_noprior --set "model.generator.prior=''" --set train.steps=200 --set train.ckpt_every=100   # lever 4 off
 $PY experiments/real_photo_table.py --out runs/real_photo \
-  --model "gan cf-prior=runs/real_prior_cf/generator_best.safetensors" \
-  --model "gan cf-prior+propagate=runs/real_prior_cf/generator_best.safetensors@propagate" \
+  --model "released gan_matting_real_cf=checkpoints/gan_matting_real_cf.safetensors" \
+  --model "released + propagate=checkpoints/gan_matting_real_cf.safetensors@propagate" \
+  --model "gan cf-prior, composites=runs/real_prior_cf/generator_best.safetensors" \
   --model "no-adv cf-prior=runs/real_prior_cf_noadv/generator_best.safetensors" \
   --model "gan no-prior=runs/real_noprior/generator_best.safetensors" \
   --model "old cpu_light (synthetic only)=checkpoints/gan_matting_cpu_light.safetensors"
