@@ -20,7 +20,8 @@ from . import GanMattingError
 METHODS = {"cf": "estimate_alpha_cf", "knn": "estimate_alpha_knn", "lkm": "estimate_alpha_lkm"}
 
 
-def _pymatting():
+def pymatting_module():
+    """pymatting, imported on first use (its numba kernels compile or load from the cache then)."""
     os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "gan_matting" / "numba"))
     try:
         import pymatting
@@ -32,7 +33,7 @@ def _pymatting():
 def solver(method: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     if method not in METHODS:
         raise GanMattingError(f"unknown baseline {method!r}; choose from {', '.join(METHODS)}")
-    return getattr(_pymatting(), METHODS[method])
+    return getattr(pymatting_module(), METHODS[method])
 
 
 def run_baseline(method: str, image: np.ndarray, trimap: np.ndarray,
@@ -42,7 +43,7 @@ def run_baseline(method: str, image: np.ndarray, trimap: np.ndarray,
     image: (H, W, 3) float on [0, 1]; trimap: (H, W) uint8 on 0/128/255.
     Returns alpha (H, W) on [0, 1] and F (H, W, 3) on [0, 1] (``estimate_foreground_ml``) or None.
     """
-    pm = _pymatting()
+    pm = pymatting_module()
     img = np.asarray(image, dtype=np.float64)
     tri = np.asarray(trimap, dtype=np.float64) / 255.0
     if not (tri == 0).any() or not (tri == 1).any():

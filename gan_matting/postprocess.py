@@ -21,14 +21,14 @@ from typing import Optional
 import numpy as np
 import scipy.sparse
 
-from .baselines import _pymatting
+from .baselines import pymatting_module
 
 
 def propagate(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray, confidence: Optional[np.ndarray] = None,
               weight: float = 0.05, epsilon: float = 1e-7) -> np.ndarray:
     """image (H, W, 3) on [0, 1]; trimap (H, W) uint8 0/128/255; alpha (H, W) the network's matte;
     confidence (H, W) on [0, 1] (default 1 everywhere). Returns (H, W) float32 on [0, 1]."""
-    pm = _pymatting()
+    pm = pymatting_module()
     tri = np.asarray(trimap)
     unknown = (tri == 128).ravel()
     known = ~unknown

@@ -93,9 +93,9 @@ def _make_entry(args) -> str:
 
 def _foreground(photo: Path, alpha_path: Path, out: Path) -> Path:
     if not out.is_file():
-        from ..baselines import _pymatting
+        from ..baselines import pymatting_module
         img, a = read_rgb(photo).astype(np.float64), read_alpha(alpha_path).astype(np.float64)
-        fg = to_uint8(np.clip(_pymatting().estimate_foreground_ml(img, a), 0, 1))
+        fg = to_uint8(np.clip(pymatting_module().estimate_foreground_ml(img, a), 0, 1))
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as fh:
