@@ -23,7 +23,7 @@ NORMS = ("batch", "instance", "group", "none")
 GAN_MODES = ("lsgan", "vanilla", "hinge")
 SCHEDULERS = ("cosine", "constant", "step")
 DATA_SOURCES = ("folder", "synth", "composites")
-PRIOR_METHODS = ("", "cf", "knn", "lkm")
+PRIOR_METHODS = ("", "cf", "knn", "lkm", "cf+knn")  # "a+b": a is corrected, b is an extra input
 AMP_MODES = ("off", "bf16", "fp16")
 
 

@@ -22,6 +22,16 @@ from .baselines import METHODS, run_baseline
 PRIORS = tuple(METHODS)  # any pymatting solver of baselines.py can serve as a prior
 
 
+def prior_methods(prior: str) -> list:
+    """"cf" -> ["cf"]; "cf+knn" -> ["cf", "knn"] (the first one is the alpha the generator corrects)."""
+    return [m for m in prior.split("+") if m]
+
+
+def prior_stack(prior: str, image: np.ndarray, trimap: np.ndarray, cache: bool = True) -> np.ndarray:
+    """All priors of ``prior`` as (H, W, K) float32 (K = number of methods)."""
+    return np.stack([classical_prior(m, image, trimap, cache) for m in prior_methods(prior)], axis=-1)
+
+
 def cache_dir() -> Path:
     root = os.environ.get("GAN_MATTING_CACHE") or str(Path.home() / ".cache" / "gan_matting")
     return Path(root) / "priors"

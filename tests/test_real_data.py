@@ -63,6 +63,9 @@ def test_prior_generator_starts_exactly_at_the_prior_and_learns_a_correction():
     assert float(loss.detach()) < 0.6 * first
     with pytest.raises(GanMattingError, match="exclude each other"):
         build_network("unet", prior="cf", trimap_free=True)
+    two = build_network("unet", prior="cf+knn", **TINY_G)   # cf corrected, knn as an extra input
+    both = torch.rand(2, 2, 24, 20)
+    assert torch.equal(two(img, tri, both)["alpha"], both[:, :1])
 
 
 def test_classical_prior_is_cached_and_handles_degenerate_trimaps():
@@ -78,9 +81,10 @@ def test_classical_prior_is_cached_and_handles_degenerate_trimaps():
     assert (p[only_fg == 255] == 1).all() and (p[only_fg == 128] == 0.5).all()
 
 
-def test_infer_computes_the_prior_itself():
+@pytest.mark.parametrize("prior", ["cf", "cf+knn"])
+def test_infer_computes_the_prior_itself(prior):
     img, tri, _ = _scene(1)
-    G = build_network("unet", prior="cf", **TINY_G).eval()
+    G = build_network("unet", prior=prior, **TINY_G).eval()
     alpha, fg = predict_image(G, img, tri)
     expected = apply_known(classical_prior("cf", img, tri), trimap_to_unit(tri))
     assert alpha.shape == tri.shape and fg.shape == img.shape

@@ -56,7 +56,7 @@ def _band_radius(alpha: np.ndarray, frac: float) -> int:
 def _make_entry(args) -> str:
     """Build one pool entry (runs in a worker process). Returns the written path."""
     (path, photo, alpha_path, fg_cache, trimap_path, others, k, seed, prior, band_frac) = args
-    from ..priors import classical_prior
+    from ..priors import prior_stack
     rng = np.random.default_rng([seed, k, int(hashlib.sha256(str(photo).encode()).hexdigest()[:8], 16)])
     image = read_rgb(photo)
     alpha = read_alpha(alpha_path)
@@ -81,7 +81,9 @@ def _make_entry(args) -> str:
         r = _band_radius(alpha, frac)
         tri = trimap_from_alpha(alpha, (max(1, int(r * 0.6)), int(r * 1.4) + 1), rng)
         bg, has_fg = to_uint8(bgf), 1
-    p = classical_prior(prior, img8.astype(np.float64) / 255.0, tri) if prior else np.zeros((h, w), np.float32)
+    # (H, W) for one prior (the pool format of version 2), (H, W, K) for several
+    p = prior_stack(prior, img8.astype(np.float64) / 255.0, tri) if prior else np.zeros((h, w, 1), np.float32)
+    p = p[..., 0] if p.shape[-1] == 1 else p
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as fh:

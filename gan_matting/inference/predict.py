@@ -75,10 +75,10 @@ def _prior(G: torch.nn.Module, x: torch.Tensor, t: Optional[torch.Tensor]) -> Op
         return None
     if t is None:
         raise GanMattingError(f"these weights correct a {method!r} prior and need a trimap")
-    from ..priors import classical_prior
+    from ..priors import prior_stack
     img = x[0].permute(1, 2, 0).cpu().numpy().astype(np.float64)
     tri = np.round(t[0, 0].cpu().numpy() * 255).astype(np.uint8)
-    return torch.from_numpy(classical_prior(method, img, tri))[None, None].to(x.device, x.dtype)
+    return torch.from_numpy(prior_stack(method, img, tri)).permute(2, 0, 1)[None].to(x.device, x.dtype)
 
 
 @dataclass

@@ -74,7 +74,7 @@ class UNetGenerator(nn.Module):
         self.depth, self.trimap_free, self.error_head, self.prior = depth, trimap_free, error_head, prior
         if prior and trimap_free:
             raise GanMattingError("a classical prior needs a trimap: prior and trimap_free exclude each other")
-        cin = (3 if trimap_free else 6) + (1 if prior else 0)
+        cin = (3 if trimap_free else 6) + len([m for m in prior.split("+") if m])
         chans = [min(width * 2 ** i, max_width) for i in range(depth)]
         self.stem = nn.Sequential(nn.Conv2d(cin, width, 3, padding=1), nn.LeakyReLU(0.2, inplace=True))
         self.downs = nn.ModuleList()
@@ -123,7 +123,7 @@ class UNetGenerator(nn.Module):
         for up in self.ups:
             y = up(y, feats.pop())
         y = self.head(torch.cat([y, x], dim=1))[..., :h, :w]
-        alpha = y[:, 0:1] + prior if self.prior else y[:, 0:1]
+        alpha = y[:, 0:1] + prior[:, 0:1] if self.prior else y[:, 0:1]  # the first prior is the one corrected
         out = {"alpha": alpha.clamp(0, 1), "fg": (image + y[:, 1:4]).clamp(0, 1)}
         k = 4
         if self.error_head:
