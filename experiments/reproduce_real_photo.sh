@@ -16,6 +16,8 @@ run() {  # NAME, extra args...
 }
 # the release: cf prior, the 12 training photos with their own trimaps (no re-composites), 200 steps
 run real_prior_cf_photos_only --set data.variants=0 --set train.steps=200 --set train.ckpt_every=100
+# the second release: cf + knn priors
+run real_prior_cfknn_photos_only --set data.variants=0 --set "model.generator.prior=cf+knn" --set train.steps=200 --set train.ckpt_every=100
 # ablations (the README's rows were cut at the steps it lists: use --stop-after to do the same)
 run real_prior_cf                                  # + 8 re-composites per photo, GAN after step 200
 run real_prior_cf_noadv --lambda-adv 0              # lever 6: no adversarial term
@@ -23,6 +25,7 @@ run real_noprior --set "model.generator.prior=''" --set train.steps=200 --set tr
 $PY experiments/real_photo_table.py --out runs/real_photo \
   --model "released gan_matting_real_cf=checkpoints/gan_matting_real_cf.safetensors" \
   --model "released + propagate=checkpoints/gan_matting_real_cf.safetensors@propagate" \
+  --model "released gan_matting_real_cfknn=checkpoints/gan_matting_real_cfknn.safetensors" \
   --model "gan cf-prior, composites=runs/real_prior_cf/generator_best.safetensors" \
   --model "no-adv cf-prior=runs/real_prior_cf_noadv/generator_best.safetensors" \
   --model "gan no-prior=runs/real_noprior/generator_best.safetensors" \
