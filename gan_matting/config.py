@@ -36,7 +36,7 @@ class GeneratorConfig:
     norm: str = "batch"          # batch | instance | group | none
     trimap_free: bool = False
     error_head: bool = False
-    prior: str = ""              # "" | cf | knn | lkm: a classical alpha as extra input, G predicts a correction
+    prior: str = ""              # "" | cf | knn | lkm | cf+knn: classical alpha(s) as input, G corrects the first
 
 
 @dataclass
@@ -92,7 +92,7 @@ class OptimConfig:
 
 @dataclass
 class DataConfig:
-    source: str = "folder"       # folder | synth (on-the-fly stream, no disk)
+    source: str = "folder"       # folder | synth (on-the-fly stream, no disk) | composites (real photos of data.split)
     root: str = ""               # training folder (any layout) for source=folder
     layout: str = "auto"
     exclude: List[str] = field(default_factory=list)  # sample names never trained on
@@ -249,6 +249,11 @@ def validate(cfg: Config) -> None:
         raise GanMattingError("config key 'data.root' is empty: give a training folder (or data.source: synth)")
     if cfg.train.steps < 1 or cfg.data.batch_size < 1 or cfg.data.crop < 32:
         raise GanMattingError("train.steps and data.batch_size must be >= 1 and data.crop >= 32")
+    lo, hi = (cfg.data.band_frac + [0, 0])[:2]
+    if len(cfg.data.band_frac) != 2 or not 0 < lo <= hi < 1:
+        raise GanMattingError(f"config key 'data.band_frac' must be [lo, hi] with 0 < lo <= hi < 1, got {cfg.data.band_frac}")
+    if cfg.data.variants < 0:
+        raise GanMattingError(f"config key 'data.variants' must be >= 0, got {cfg.data.variants}")
     if len(cfg.data.trimap_radius) != 2 or cfg.data.trimap_radius[0] > cfg.data.trimap_radius[1]:
         raise GanMattingError("config key 'data.trimap_radius' must be [lo, hi] with lo <= hi")
 

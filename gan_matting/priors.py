@@ -17,10 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
-from .baselines import METHODS, run_baseline
-
-PRIORS = tuple(METHODS)  # any pymatting solver of baselines.py can serve as a prior
-
+from .baselines import run_baseline
 
 def prior_methods(prior: str) -> list:
     """"cf" -> ["cf"]; "cf+knn" -> ["cf", "knn"] (the first one is the alpha the generator corrects)."""

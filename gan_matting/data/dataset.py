@@ -29,7 +29,8 @@ from .layouts import MattingFolder, MattingSample
 from .trimap import trimap_from_alpha
 from .trimap_format import trimap_to_unit
 
-def _chw(a: np.ndarray) -> torch.Tensor:
+def to_chw(a: np.ndarray) -> torch.Tensor:
+    """(H, W) or (H, W, C) array -> float32 tensor (1 | C, H, W)."""
     a = np.ascontiguousarray(a, dtype=np.float32)
     return torch.from_numpy(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
 
@@ -98,8 +99,8 @@ class MattingDataset(Dataset):
         rng = self.rng_for(index)
         arr = load_sample(s)
         has_fg = "fg" in arr
-        t = {"alpha": _chw(arr["alpha"])}
-        t["fg"] = _chw(arr["fg"] if has_fg else arr["image"])
+        t = {"alpha": to_chw(arr["alpha"])}
+        t["fg"] = to_chw(arr["fg"] if has_fg else arr["image"])
         if self.augment:
             t = affine(t, rng, self.aug)
             t["alpha"] = t["alpha"].clamp(0, 1)
@@ -109,7 +110,7 @@ class MattingDataset(Dataset):
             if self.augment:
                 t["fg"] = colour_jitter(t["fg"], rng, self.aug)
             bg = random_background(size, size, rng, self.photo_prob, self.backgrounds)
-            t["bg"] = _chw(bg)
+            t["bg"] = to_chw(bg)
             if self.augment:
                 t["bg"] = colour_jitter(t["bg"], rng, self.aug)
             t["image"] = composite(t["alpha"], t["fg"], t["bg"]).clamp(0, 1)
@@ -117,7 +118,7 @@ class MattingDataset(Dataset):
             t["image"] = t["fg"]
             t["bg"] = t["fg"].clone()
         tri = trimap_from_alpha(t["alpha"][0].numpy(), self.trimap_radius, rng)
-        t["trimap"] = _chw(trimap_to_unit(tri))
+        t["trimap"] = to_chw(trimap_to_unit(tri))
         t["has_fg"] = torch.tensor(1.0 if has_fg else 0.0)
         t["name"] = s.name
         return t

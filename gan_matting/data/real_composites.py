@@ -35,6 +35,7 @@ from ..atomic import atomic_write
 from .augment import choose_crop
 from .backgrounds import random_background, random_crop_resize
 from .composite import composite
+from .dataset import to_chw
 from .io import read_alpha, read_rgb, read_trimap, to_uint8
 from .layouts import read_folder
 from .trimap import trimap_from_alpha
@@ -153,13 +154,8 @@ def build_pool(root, names: Sequence[str], variants: int = 8, seed: int = 0, pri
     return [Path(j[0]) for j in jobs]
 
 
-def _chw(a: np.ndarray) -> torch.Tensor:
-    a = np.ascontiguousarray(a)
-    return torch.from_numpy(a[None] if a.ndim == 2 else a.transpose(2, 0, 1))
-
-
 class CompositePool(Dataset):
-    """Random crops of pool entries. Item = MattingDataset's dict plus ``prior`` (1, S, S).
+    """Random crops of pool entries. Item = MattingDataset's dict plus ``prior`` (K, S, S), K priors.
 
     Item k of epoch e is a pure function of (seed, e, k): crop position (centred on the unknown band
     with probability ``unknown_prob``) and a horizontal flip."""
@@ -179,9 +175,9 @@ class CompositePool(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index, 11])
         with np.load(self.entries[index]) as z:
             arr = {k: z[k] for k in z.files}
-        t = {k: _chw(arr[k]).float() / 255.0 for k in ("image", "alpha", "fg", "bg")}
-        t["trimap"] = _chw(trimap_to_unit(arr["trimap"]))
-        t["prior"] = _chw(arr["prior"].astype(np.float32))
+        t = {k: to_chw(arr[k]) / 255.0 for k in ("image", "alpha", "fg", "bg")}
+        t["trimap"] = to_chw(trimap_to_unit(arr["trimap"]))
+        t["prior"] = to_chw(arr["prior"])
         h, w = t["alpha"].shape[-2:]
         s = min(self.crop, h, w)
         unk = (t["trimap"] == 0.5).float()

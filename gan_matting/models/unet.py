@@ -27,6 +27,7 @@ import torch.nn.functional as F
 
 from .. import GanMattingError
 from ..data.trimap_format import trimap_onehot
+from ..priors import prior_methods
 from .layers import norm_layer
 from .registry import register_network
 
@@ -74,7 +75,7 @@ class UNetGenerator(nn.Module):
         self.depth, self.trimap_free, self.error_head, self.prior = depth, trimap_free, error_head, prior
         if prior and trimap_free:
             raise GanMattingError("a classical prior needs a trimap: prior and trimap_free exclude each other")
-        cin = (3 if trimap_free else 6) + len([m for m in prior.split("+") if m])
+        cin = (3 if trimap_free else 6) + len(prior_methods(prior))
         chans = [min(width * 2 ** i, max_width) for i in range(depth)]
         self.stem = nn.Sequential(nn.Conv2d(cin, width, 3, padding=1), nn.LeakyReLU(0.2, inplace=True))
         self.downs = nn.ModuleList()

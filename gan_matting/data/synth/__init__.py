@@ -25,6 +25,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from ... import GanMattingError, __version__
 from ..backgrounds import random_background
 from ..composite import composite
+from ..dataset import to_chw
 from ..io import read_rgba, write_image, write_trimap
 from ..regions import LEVEL as REGION_LEVEL, REGION_IDS, encode_regions
 from ..trimap import trimap_from_alpha
@@ -171,10 +172,6 @@ def from_rgba(src, out, per_image: int = 2, seed: int = 0, trimap_frac=(0.006, 0
     return count
 
 
-def _chw(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a[None] if a.ndim == 2 else a.transpose(2, 0, 1)))
-
-
 class SynthStream(IterableDataset):
     """Endless training crops rendered on the fly (no disk), in the MattingDataset item format:
     image, alpha, fg, bg (3|1, S, S) on [0, 1]; trimap (1, S, S) in {0, 0.5, 1}; has_fg = 1; name.
@@ -193,8 +190,8 @@ class SynthStream(IterableDataset):
         s = synth_sample(k, self.seed * 1000003 + self.rank * 101 + worker, side, side, self.ss,
                          trimap_frac=(0.01, 0.04))
         from ..augment import choose_crop
-        t = {key: _chw(s[key]) for key in ("image", "alpha", "fg", "bg")}
-        t["trimap"] = _chw(trimap_to_unit(s["trimap"]))
+        t = {key: to_chw(s[key]) for key in ("image", "alpha", "fg", "bg")}
+        t["trimap"] = to_chw(trimap_to_unit(s["trimap"]))
         y, x = choose_crop(t["alpha"], self.crop, rng, self.unknown_crop_prob)
         t = {key: v[..., y:y + self.crop, x:x + self.crop] for key, v in t.items()}
         t["has_fg"] = torch.tensor(1.0)
