@@ -3,6 +3,7 @@
     gan-matting bench metrics   # each exact metric on a 1920x1080 matte (median of --repeats)
     gan-matting bench synth     # procedural generator: images/s at 512^2 and 1024^2
     gan-matting bench train     # seconds per G+D step and images/s per configuration, peak memory
+    gan-matting bench infer     # 1920x1080: cf + ML foreground vs quality / fast / naive modes; RSS up to 8K
     gan-matting bench all
 
 This machine's CPU speed drifts, so every table is measured in one run, side by side, and reports the
@@ -177,14 +178,119 @@ def bench_train(repeats: int, quick: bool, config: str | None = None) -> str:
             + "\n".join(rows) + f"\n\n{mem}\n")
 
 
-BENCHES = {"metrics": bench_metrics, "synth": bench_synth, "train": bench_train}
+def bench_image(w: int, h: int, image: str | None = None, trimap: str | None = None):
+    """(image (h, w, 3) float32, trimap (h, w) uint8, source): a photo + trimap resized to w x h when given,
+    else a procedural hair portrait rendered at 1920x1080 and resized."""
+    import torch
+    import torch.nn.functional as F
+    if image:
+        from .data.io import read_rgb, read_trimap
+        img, tri, src = read_rgb(image), read_trimap(trimap), f"{Path(image).name} resized"
+    else:
+        from .data.synth import synth_sample
+        s = synth_sample(0, 123, 1920, 1080)
+        img, tri, src = s["image"], s["trimap"], "procedural portrait (synth seed 123)"
+    if img.shape[:2] != (h, w):
+        x = torch.from_numpy(img.transpose(2, 0, 1).copy())[None]
+        img = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)[0].permute(1, 2, 0).numpy()
+        t = torch.from_numpy(tri.copy())[None, None].float()
+        tri = F.interpolate(t, size=(h, w), mode="nearest")[0, 0].numpy().astype(np.uint8)
+    return np.ascontiguousarray(img.clip(0, 1), dtype=np.float32), tri, src
 
 
-def run_bench(what: str, out: Path, repeats: int = 5, quick: bool = False, config: str | None = None) -> int:
+def _infer_predictors(refiner: str | None, coarse_side: int = 0):
+    """name -> numpy predictor, and a note on the refiner weights used."""
+    from .inference.coarse_fine import CoarseToFine, load_pipeline, pipeline_predictor
+    from .inference.predict import generator_predictor
+    from .models.registry import build_network
+    from .models.weights import RELEASED_REFINER, RELEASED_WEIGHTS, load_generator
+    G, _ = load_generator(RELEASED_WEIGHTS)
+    path = Path(refiner) if refiner else RELEASED_REFINER
+    if path.is_file():
+        pipe, note = load_pipeline(G, path, coarse_side=coarse_side), f"refiner {path.name}"
+    else:  # same cost as trained weights: the timing does not depend on the values
+        pipe = CoarseToFine(G, build_network("patch_refiner"), build_network("coarse_error"), coarse_side=coarse_side or 320)
+        note = "untrained refiner (no released refiner file; timing only)"
+    naive = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side)
+    return {"quality (full-resolution G + cf prior)": generator_predictor(G),
+            f"fast (coarse {pipe.coarse_side} px + refiner, budget {pipe.budget:.0%})": pipeline_predictor(pipe),
+            f"naive (coarse {pipe.coarse_side} px, upsampled)": pipeline_predictor(naive)}, note
+
+
+def bench_infer(repeats: int, quick: bool, image: str | None = None, trimap: str | None = None,
+                refiner: str | None = None) -> str:
+    """Per-image seconds (alpha + F, no file IO, no prior cache) side by side with closed-form alpha +
+    ML foreground, then peak RSS of the fast mode per resolution (fresh process each)."""
+    import subprocess
+    import sys
+    import torch
+    from .baselines import run_baseline
+    os.environ["GAN_MATTING_PRIOR_CACHE"] = "0"
+    w, h = (640, 360) if quick else (1920, 1080)
+    img, tri, src = bench_image(w, h, image, trimap)
+    preds, note = _infer_predictors(refiner)
+    fns = {"closed-form alpha + ML foreground (pymatting)": lambda: run_baseline("cf", img, tri, with_foreground=True)}
+    fns.update({k: (lambda f=f: f(img, tri)) for k, f in preds.items()})
+    with torch.no_grad():
+        for fn in fns.values():
+            fn()  # warm-up: numba compilation, first allocations
+        times = {k: [] for k in fns}
+        for _ in range(repeats):  # interleaved, so CPU speed drift hits every row alike
+            for k, fn in fns.items():
+                t0 = time.perf_counter()
+                fn()
+                times[k].append(time.perf_counter() - t0)
+    ref = statistics.median(times[next(iter(fns))])
+    rows = ["| method | median s/image | min s | ratio to cf + ML |", "|---|---:|---:|---:|"]
+    for k, ts in times.items():
+        med = statistics.median(ts)
+        rows.append(f"| {k} | {med:.3f} | {min(ts):.3f} | {med / ref:.3f} |")
+    sizes = [(640, 360), (1280, 720)] if quick else [(1920, 1080), (3840, 2160), (7680, 4320)]
+    mem = ["| size | fast mode s | peak RSS MiB |", "|---|---:|---:|"]
+    for sw, sh in sizes:
+        code = (f"import sys; from gan_matting.bench import _fast_once; "
+                f"_fast_once({sw}, {sh}, {image!r}, {trimap!r}, {refiner!r})")
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, "GAN_MATTING_PRIOR_CACHE": "0"})
+        if res.returncode != 0:
+            mem.append(f"| {sw}x{sh} | failed: {res.stderr.strip().splitlines()[-1][:80] if res.stderr.strip() else res.returncode} | |")
+            continue
+        secs, rss = res.stdout.strip().splitlines()[-1].split()
+        mem.append(f"| {sw}x{sh} | {float(secs):.2f} | {float(rss):.0f} |")
+    return (_header(f"inference on one {w}x{h} image ({src}, {(tri == 128).mean():.1%} unknown), alpha + F, "
+                    f"{repeats} interleaved repeats; {note}") + "\n".join(rows)
+            + "\n\nFast mode per size (one run each in a fresh process; peak RSS includes the interpreter and torch):\n\n"
+            + "\n".join(mem) + "\n")
+
+
+def _fast_once(w: int, h: int, image, trimap, refiner) -> None:
+    """One fast-mode prediction at w x h in this process; prints 'seconds peak_rss_mib'."""
+    import resource
+    import torch
+    img, tri, _src = bench_image(w, h, image, trimap)
+    preds, _ = _infer_predictors(refiner)
+    fast = next(f for k, f in preds.items() if k.startswith("fast"))
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        fast(img, tri)
+        secs = time.perf_counter() - t0
+    print(secs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+BENCHES = {"metrics": bench_metrics, "synth": bench_synth, "train": bench_train, "infer": bench_infer}
+
+
+def run_bench(what: str, out: Path, repeats: int = 5, quick: bool = False, config: str | None = None,
+              image: str | None = None, trimap: str | None = None, refiner: str | None = None) -> int:
     names = list(BENCHES) if what == "all" else [what]
     out.mkdir(parents=True, exist_ok=True)
     for name in names:
-        text = bench_train(repeats, quick, config) if name == "train" else BENCHES[name](repeats, quick)
+        if name == "train":
+            text = bench_train(repeats, quick, config)
+        elif name == "infer":
+            text = bench_infer(repeats, quick, image, trimap, refiner)
+        else:
+            text = BENCHES[name](repeats, quick)
         print(text)
         path = out / f"bench_{name}.md"
         path.write_text(text)

@@ -102,6 +102,15 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_train_refiner(args) -> int:
+    from .config import RefinerConfig, load_config
+    from .training.refiner import train_refiner
+    cfg = load_config(args.config, list(args.set or []), schema=RefinerConfig)
+    logs = train_refiner(cfg, resume=args.resume, stop_after=args.stop_after, progress=not args.no_progress)
+    print({k: round(v, 5) for k, v in logs.items()})
+    return 0
+
+
 def cmd_infer(args) -> int:
     from .inference.cli import run_infer
     return run_infer(args)
@@ -109,7 +118,9 @@ def cmd_infer(args) -> int:
 
 def cmd_bench(args) -> int:
     from .bench import run_bench
-    return run_bench(args.what, Path(args.out), args.repeats, args.quick, args.config)
+    if bool(args.image) != bool(args.trimap):
+        raise GanMattingError("bench infer: give --image and --trimap together")
+    return run_bench(args.what, Path(args.out), args.repeats, args.quick, args.config, args.image, args.trimap, args.refiner)
 
 
 def cmd_demo(args) -> int:
@@ -173,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--stop-after", type=int, help="leave (with a checkpoint) after N steps of this call; resume later")
     s.set_defaults(fn=cmd_train)
 
+    s = sub.add_parser("train-refiner", help="stage 2: train the patch refiner + error head behind frozen generator weights")
+    s.add_argument("--config", required=True, help="YAML file, e.g. experiments/refiner.yaml")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. steps=500")
+    s.add_argument("--resume", action="store_true", help="continue from the run folder's newest step_*.pt")
+    s.add_argument("--stop-after", type=int, help="leave (with a checkpoint) after N steps of this call; resume later")
+    s.add_argument("--no-progress", action="store_true", help="no tqdm bar (losses still go to TensorBoard)")
+    s.set_defaults(fn=cmd_train_refiner)
+
     s = sub.add_parser("infer", help="matte an image or a folder with trained generator weights")
     s.add_argument("input", help="image file or folder of images")
     s.add_argument("--weights", help=".safetensors generator (default: the released checkpoints/gan_matting_real_cf.safetensors)")
@@ -182,14 +201,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto")
     s.add_argument("--post", default="none", choices=POST_PROCESSES,
                    help="propagate: refine alpha with the matting Laplacian, the network's alpha as a soft data term")
+    s.add_argument("--mode", default="quality", choices=["quality", "fast"],
+                   help="quality: full-resolution generator (tiled when large); fast: coarse pass + patch refiner")
+    s.add_argument("--refiner", help="fast mode: refiner .safetensors (default: checkpoints/gan_matting_refiner.safetensors)")
+    s.add_argument("--coarse-side", type=int, default=0, help="fast mode: coarse long side in px (0 = the refiner's setting)")
+    s.add_argument("--budget", type=float, default=-1.0,
+                   help="fast mode: share of pixels refined, 0..1 (-1 = the refiner's setting; 0 = no refinement)")
+    s.add_argument("--tile", type=int, default=0, help="quality mode: tile side in px (0 = from free memory)")
     s.set_defaults(fn=cmd_infer)
 
     s = sub.add_parser("bench", help="speed benchmarks; writes a markdown table with hardware and versions")
-    s.add_argument("what", choices=["metrics", "synth", "train", "all"])
+    s.add_argument("what", choices=["metrics", "synth", "train", "infer", "all"])
     s.add_argument("--config", help="train bench: YAML config of the model to time (default: the light CPU model)")
     s.add_argument("--out", default="runs/bench", help="output folder (default runs/bench)")
     s.add_argument("--repeats", type=int, default=5)
     s.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    s.add_argument("--image", help="infer bench: a photo to time on (resized to 1920x1080; default: a procedural portrait)")
+    s.add_argument("--trimap", help="infer bench: the photo's trimap")
+    s.add_argument("--refiner", help="infer bench: refiner weights (default: the released refiner)")
     s.set_defaults(fn=cmd_bench)
 
     s = sub.add_parser("demo", help="the embedded default job: synthetic hair benchmark, trimaps, baseline, metrics")

@@ -208,8 +208,10 @@ def _set_dotted(tree: Dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def load_config(path: Optional[str] = None, overrides: Optional[List[str]] = None) -> Config:
-    """Defaults <- YAML file <- ``key.sub=value`` overrides (values parsed as YAML scalars)."""
+def load_config(path: Optional[str] = None, overrides: Optional[List[str]] = None, schema=None):
+    """Defaults <- YAML file <- ``key.sub=value`` overrides (values parsed as YAML scalars).
+    ``schema``: the config dataclass (default ``Config``; ``RefinerConfig`` for stage 2)."""
+    schema = schema or Config
     tree: Dict[str, Any] = {}
     if path:
         p = Path(path)
@@ -227,8 +229,8 @@ def load_config(path: Optional[str] = None, overrides: Optional[List[str]] = Non
             raise GanMattingError(f"--set needs key=value, got {item!r}")
         k, v = item.split("=", 1)
         _set_dotted(tree, k.strip(), yaml.safe_load(v))
-    cfg = _build(Config, tree)
-    validate(cfg)
+    cfg = _build(schema, tree)
+    (validate if schema is Config else validate_refiner)(cfg)
     return cfg
 
 
@@ -258,11 +260,69 @@ def validate(cfg: Config) -> None:
         raise GanMattingError("config key 'data.trimap_radius' must be [lo, hi] with lo <= hi")
 
 
-def to_dict(cfg: Config) -> Dict[str, Any]:
+@dataclass
+class RefinerConfig:
+    """Stage 2: the patch refiner (+ coarse error head) behind a frozen coarse generator."""
+    coarse_weights: str = "checkpoints/gan_matting_real_cf.safetensors"
+    coarse_sides: List[int] = field(default_factory=lambda: [320, 384, 512])  # sampled per training image
+    real_root: str = ""               # alphamatting-layout folder with GT (its split's train part is used)
+    real_split: str = ""              # split JSON ({"train": [...], "validation": [...]}); "" = every image
+    real_trimaps: List[str] = field(default_factory=lambda: ["trimap1", "trimap2"])
+    synth_root: str = ""              # custom-layout folder (images/alphas/fg/trimaps/regions), e.g. `synth --preset train`
+    width: int = 16
+    n_layers: int = 4                 # = context margin in px (valid 3x3 convs)
+    error_width: int = 16
+    train_patch: int = 32             # cell side while training (inference uses `patch`)
+    patch: int = 16                   # cell side at inference
+    budget: float = 0.08              # refined pixels / image pixels at inference
+    coarse_side: int = 320            # coarse long side at inference
+    cells: int = 64                   # cells per step
+    hair_frac: float = 0.5            # share of cells drawn from hair / jewellery regions where known
+    steps: int = 1000
+    lr: float = 1e-3
+    lr_d: float = 2e-4
+    lambda_l1: float = 1.0
+    lambda_grad: float = 1.0
+    lambda_fg: float = 1.0
+    lambda_error: float = 1.0
+    lambda_adv: float = 0.05          # 0: no patch discriminator
+    lambda_style: float = 1.0         # Gram matrices of Gabor features, on alpha and alpha * image
+    lambda_gabor: float = 1.0         # oriented Gabor responses of alpha (strand orientation)
+    d_width: int = 32
+    d_layers: int = 2
+    seed: int = 0
+    device: str = "cpu"
+    threads: int = 0
+    ckpt_every: int = 100
+    out_dir: str = "runs"
+    name: str = "refiner"
+
+
+def validate_refiner(cfg: RefinerConfig) -> None:
+    if not cfg.real_root and not cfg.synth_root:
+        raise GanMattingError("refiner config: give real_root and/or synth_root (training data with ground truth)")
+    positive = {"width": cfg.width, "error_width": cfg.error_width, "cells": cfg.cells, "steps": cfg.steps,
+                "patch": cfg.patch, "train_patch": cfg.train_patch, "ckpt_every": cfg.ckpt_every,
+                "lr": cfg.lr, "lr_d": cfg.lr_d, "d_layers": cfg.d_layers}
+    for k, v in positive.items():
+        if v <= 0:
+            raise GanMattingError(f"refiner config key '{k}' must be > 0, got {v}")
+    if cfg.n_layers < 2:
+        raise GanMattingError(f"refiner config key 'n_layers' must be >= 2, got {cfg.n_layers}")
+    if not 0 <= cfg.budget <= 1 or not 0 <= cfg.hair_frac <= 1:
+        raise GanMattingError("refiner config keys 'budget' and 'hair_frac' must lie in [0, 1]")
+    if not cfg.coarse_sides or min(cfg.coarse_sides) < 16 or cfg.coarse_side < 16:
+        raise GanMattingError("refiner config keys 'coarse_sides' / 'coarse_side' must be >= 16")
+    for k in ("lambda_l1", "lambda_grad", "lambda_fg", "lambda_error", "lambda_adv", "lambda_style", "lambda_gabor"):
+        if getattr(cfg, k) < 0:
+            raise GanMattingError(f"refiner config key '{k}' must be >= 0")
+
+
+def to_dict(cfg) -> Dict[str, Any]:
     return dataclasses.asdict(cfg)
 
 
-def save_config(cfg: Config, path: Path) -> None:
+def save_config(cfg, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
 

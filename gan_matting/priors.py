@@ -6,6 +6,7 @@
 The generator then predicts a correction of this alpha. A solve costs seconds, so results are cached
 on disk by content hash (image bytes + trimap bytes + method) under ``~/.cache/gan_matting/priors``
 (``GAN_MATTING_CACHE`` overrides the root): training crops and repeated validations pay once.
+``GAN_MATTING_PRIOR_CACHE=0`` switches the cache off (benchmarks time the solve every time).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def classical_prior(method: str, image: np.ndarray, trimap: np.ndarray, cache: b
     """Alpha of a pymatting solver on (image, trimap). Degenerate trimaps (no foreground or no
     background) give the trimap itself with 0.5 in the unknown band rather than a solver failure."""
     tri = np.asarray(trimap, np.uint8)
+    cache = cache and os.environ.get("GAN_MATTING_PRIOR_CACHE", "1") != "0"
     if not (tri == 0).any() or not (tri == 255).any():
         return np.where(tri == 128, 0.5, tri / 255.0).astype(np.float32)
     path = cache_dir() / f"{_key(method, image, tri)}.npy"

@@ -3,7 +3,14 @@
     gan-matting infer photo.jpg --trimap photo_trimap.png --weights checkpoints/gan_matting_cpu_light.safetensors --out out/
     gan-matting infer photos/ --trimap trimaps/ --weights run/generator_best.safetensors --out out/
 
-Writes out/alpha/NAME.png, out/fg/NAME.png and out/rgba/NAME.png (cut-out with straight alpha).
+    gan-matting infer big.jpg --trimap t.png --mode fast --out out/    # coarse pass + patch refiner
+
+Writes out/alpha/NAME.png, out/fg/NAME.png and out/rgba/NAME.png (cut-out with straight alpha), all at
+the input's full size, and prints each image's matting time.
+
+Modes: ``quality`` (default) runs the generator at full resolution (Hann-blended tiles above the tile
+size chosen from free memory); ``fast`` runs it at ``--coarse-side`` and refines the worst patches at full
+resolution with the refiner (``checkpoints/gan_matting_refiner.safetensors`` unless ``--refiner``).
 """
 
 from __future__ import annotations
@@ -41,6 +48,7 @@ def run_infer(args) -> int:
     from ..data.io import write_image
     from ..models.weights import RELEASED_WEIGHTS, load_generator
     from .predict import generator_predictor, predict_many
+    from ..models.weights import RELEASED_REFINER
 
     device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
     G, _meta = load_generator(args.weights or RELEASED_WEIGHTS, device)
@@ -48,9 +56,15 @@ def run_infer(args) -> int:
         raise GanMattingError("these weights need a trimap (--trimap); make one with `gan-matting make-trimap`")
     jobs = infer_jobs(Path(args.input), Path(args.trimap) if args.trimap else None)
     out = Path(args.out)
-    for p in predict_many(generator_predictor(G, args.max_side, device, args.post), jobs):
+    if args.mode == "fast":
+        from .coarse_fine import load_pipeline, pipeline_predictor
+        pipe = load_pipeline(G, args.refiner or RELEASED_REFINER, device, args.coarse_side, args.budget)
+        predict = pipeline_predictor(pipe, device)
+    else:
+        predict = generator_predictor(G, args.max_side, device, args.post, args.tile)
+    for p in predict_many(predict, jobs, progress=len(jobs) > 1, desc=f"infer {args.mode}"):
         write_image(out / "alpha" / f"{p.name}.png", p.alpha)
         write_image(out / "fg" / f"{p.name}.png", p.fg)
         write_image(out / "rgba" / f"{p.name}.png", np.concatenate([p.fg, p.alpha[..., None]], axis=-1))
-        print(f"{p.name} -> {out / 'alpha' / (p.name + '.png')}")
+        print(f"{p.name} -> {out / 'alpha' / (p.name + '.png')} ({p.seconds:.2f} s)", flush=True)
     return 0

@@ -40,29 +40,43 @@ def predict_tensor(G: torch.nn.Module, image: torch.Tensor, trimap: Optional[tor
     return out
 
 
+# peak working memory of full-resolution inference per pixel (U-Net + closed-form prior, measured 1.85 GB
+# peak RSS on a 1621x1080 photo), used to pick tile sizes from free memory
+BYTES_PER_PX = 1200
+MAX_TILE = 2048  # the classical prior's solve time grows quickly with the tile, so tiles stay moderate
+
+
 @torch.no_grad()
 def predict_image(G: torch.nn.Module, image: np.ndarray, trimap: Optional[np.ndarray] = None,
-                  max_side: int = 0, device: str | torch.device = "cpu") -> Tuple[np.ndarray, np.ndarray]:
+                  max_side: int = 0, device: str | torch.device = "cpu", tile: int = 0) -> Tuple[np.ndarray, np.ndarray]:
     """Returns alpha (H, W) and fg (H, W, 3), float32 on [0, 1]. With max_side > 0 the image is
     processed at most that large and the result resized back (known trimap regions re-applied).
+    Images larger than a tile (``tile`` px, 0 = chosen from free memory) run in Hann-blended tiles.
     A generator with a classical prior gets it computed here (cached), so callers pass image + trimap only."""
+    from .tiles import auto_tile_size, predict_with_fallback
     h, w = image.shape[:2]
+    device = torch.device(device)
     x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float().to(device)
     t = None
     if trimap is not None:
         t = torch.from_numpy(trimap_to_unit(trimap))[None, None].to(device)
+    tile = tile or auto_tile_size(device, BYTES_PER_PX, fraction=0.5, cap=MAX_TILE)
+
+    def run(xx: torch.Tensor, tt: Optional[torch.Tensor]) -> dict:
+        out = predict_tensor(G, xx, tt, _prior(G, xx, tt))
+        return {"alpha": out["alpha"], "fg": out["fg"]}
+
     scale = min(1.0, max_side / max(h, w)) if max_side else 1.0
     if scale < 1.0:
         size = (max(8, round(h * scale)), max(8, round(w * scale)))
         xs = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
         ts = F.interpolate(t, size=size, mode="nearest") if t is not None else None
-        out = predict_tensor(G, xs, ts, _prior(G, xs, ts))
-        out = {k: F.interpolate(v, size=(h, w), mode="bilinear", align_corners=False) for k, v in out.items()
-               if k in ("alpha", "fg")}
+        out = predict_with_fallback(run, xs, ts, tile)
+        out = {k: F.interpolate(v, size=(h, w), mode="bilinear", align_corners=False) for k, v in out.items()}
         if t is not None:
             out["alpha"] = apply_known(out["alpha"], t)
     else:
-        out = predict_tensor(G, x, t, _prior(G, x, t))
+        out = predict_with_fallback(run, x, t, tile)
     alpha = out["alpha"][0, 0].clamp(0, 1).cpu().numpy()
     fg = out["fg"][0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
     return alpha.astype(np.float32), fg.astype(np.float32)
@@ -121,14 +135,14 @@ POST_PROCESSES = ("none", "propagate")
 
 
 def generator_predictor(G: torch.nn.Module, max_side: int = 0, device: str | torch.device = "cpu",
-                        post: str = "none") -> PredictFn:
+                        post: str = "none", tile: int = 0) -> PredictFn:
     """``predict_many``'s callable for a generator network, optionally followed by a post-process
     (``propagate``: the matting Laplacian with the network's alpha as a soft data term)."""
     if post not in POST_PROCESSES:
         raise GanMattingError(f"unknown post-process {post!r}; choose from {', '.join(POST_PROCESSES)}")
 
     def predict(img: np.ndarray, tri: Optional[np.ndarray]):
-        alpha, fg = predict_image(G, img, tri, max_side, device)
+        alpha, fg = predict_image(G, img, tri, max_side, device, tile)
         if post == "propagate" and tri is not None:
             from ..postprocess import propagate
             alpha = propagate(img, tri, alpha)

@@ -1,5 +1,5 @@
 """Networks (generator, discriminators) and trainable models, registered by name."""
-from . import discriminators, unet  # noqa: F401  (register the networks)
+from . import discriminators, refiner, unet  # noqa: F401  (register the networks)
 from .registry import MODELS, NETWORKS, build_network, count_parameters, register_model, register_network  # noqa: F401
 
 

@@ -1,0 +1,131 @@
+"""Issue 10's refiner ablation: does the coarse-to-fine refiner earn its place?
+
+    python experiments/refiner_ablation.py --out runs/refiner_ablation \
+        --refiner "refiner L1=runs/refiner_l1/refiner_last.safetensors" \
+        --refiner "refiner GAN+style+Gabor=checkpoints/gan_matting_refiner.safetensors"
+
+Rows, all behind the released coarse generator (checkpoints/gan_matting_real_cf.safetensors):
+- full-resolution single pass (``infer --mode quality``),
+- naive: the same generator at the coarse size, upsampled (refiner off),
+- each refiner (``infer --mode fast``).
+Data: the *validation part* of alphamatting_dev (Trimap1, Trimap2; never trained on) and the first
+``--hair-n`` images of the procedural hair-bench (regions known: hair / jewellery Grad and Conn).
+Also: fast-mode SAD relative to the full-resolution pass (the issue asks for <= 1.10).
+Predictions are cached under OUT/pred/LABEL/ (delete after retraining under the same label).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+
+from gan_matting import metrics as M
+from gan_matting.data.io import read_alpha, read_rgb, read_trimap, to_uint8, write_image
+from gan_matting.evaluate import evaluate_folder, summarise
+from gan_matting.inference.coarse_fine import CoarseToFine, load_pipeline, pipeline_predictor
+from gan_matting.inference.predict import generator_predictor, predict_many
+from gan_matting.evaluate import dataset_jobs
+from gan_matting.data.layouts import read_folder
+from gan_matting.models.weights import RELEASED_WEIGHTS, load_generator
+
+REPO = Path(__file__).resolve().parents[1]
+KEYS = ("sad", "mse", "grad", "conn")
+FULL, NAIVE = "full-resolution single pass", "naive (coarse, upsampled)"
+
+
+def _slug(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9+._-]", "_", label)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "alphamatting_dev"))
+    ap.add_argument("--split", default=str(REPO / "experiments" / "splits" / "alphamatting_dev.json"))
+    ap.add_argument("--hair-bench", default="runs/data/hair_bench12",
+                    help="hair-bench folder (gan-matting synth --preset hair-bench [--n 12])")
+    ap.add_argument("--refiner", action="append", default=[], metavar="LABEL=WEIGHTS")
+    ap.add_argument("--coarse-side", type=int, default=320)
+    ap.add_argument("--out", default="runs/refiner_ablation")
+    args = ap.parse_args()
+    out = Path(args.out)
+    G, _ = load_generator(RELEASED_WEIGHTS)
+    predictors = {FULL: generator_predictor(G),
+                  NAIVE: pipeline_predictor(CoarseToFine(G, None, coarse_side=args.coarse_side))}
+    for item in args.refiner:
+        label, path = item.split("=", 1)
+        predictors[label] = pipeline_predictor(load_pipeline(G, path, coarse_side=args.coarse_side))
+    names = json.loads(Path(args.split).read_text())["validation"]
+    data = Path(args.data)
+    lines = ["# Refiner ablation (issue 10)", "",
+             f"- command: python experiments/refiner_ablation.py {' '.join(f'--refiner {r!r}' for r in args.refiner)}",
+             f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}; host: {platform.processor() or platform.machine()}",
+             f"- coarse generator: {RELEASED_WEIGHTS.name}; coarse long side {args.coarse_side} px",
+             "- SAD, Grad, Conn /1000; MSE x1e3", ""]
+    seconds = {k: [] for k in predictors}
+    # -- real photos: validation part, T1 and T2 ---------------------------------------------------------
+    real = {}
+    for tname in ("trimap1", "trimap2"):
+        for label, predict in predictors.items():
+            rows = []
+            for n in names:
+                img, tri = read_rgb(data / "input" / f"{n}.png"), read_trimap(data / tname / f"{n}.png")
+                cached = out / "pred" / _slug(label) / tname / f"{n}.png"
+                if cached.is_file():
+                    alpha = read_alpha(cached)
+                else:
+                    t0 = time.perf_counter()
+                    alpha = predict(img, tri)[0]
+                    seconds[label].append(time.perf_counter() - t0)
+                    write_image(cached, alpha)
+                gt = to_uint8(read_alpha(data / "alpha" / f"{n}.png"))
+                rows.append({"name": n, **{k: float(v) for k, v in M.matting_metrics(to_uint8(alpha), gt, tri).items() if k in KEYS}})
+            real[(tname, label)] = rows
+    for tname in ("trimap1", "trimap2"):
+        for group, members in (("all", names), ("hair GT03", ["GT03"])):
+            lines += [f"## alphamatting_dev validation, {tname}, {group} ({len(members)} images)", "",
+                      "| method | SAD | MSE | Grad | Conn | SAD / full-res |", "|---|---:|---:|---:|---:|---:|"]
+            full_sad = np.mean([r["sad"] for r in real[(tname, FULL)] if r["name"] in members])
+            for label in predictors:
+                v = {k: np.mean([r[k] for r in real[(tname, label)] if r["name"] in members]) for k in KEYS}
+                lines.append(f"| {label} | {v['sad']:.2f} | {v['mse'] * 1e3:.2f} | {v['grad']:.2f} | {v['conn']:.2f} | "
+                             f"{v['sad'] / full_sad:.3f} |")
+            lines.append("")
+    # -- procedural hair-bench: overall and hair / jewellery regions -------------------------------------
+    hb = Path(args.hair_bench)
+    if (hb / "meta.json").is_file():
+        folder = read_folder(hb)
+        n_hb = len(folder.samples)
+        lines += [f"## hair-bench (first {n_hb} images, {hb}), overall and per region", "",
+                  "| method | SAD | Grad | Conn | hair SAD | hair Grad | hair Conn | jewellery Grad | jewellery Conn |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for label, predict in predictors.items():
+            pdir = out / "pred" / _slug(label) / "hair_bench"
+            jobs = [j for j in dataset_jobs(folder, folder.default_trimap())
+                    if not (pdir / "alpha" / f"{j.name}.png").is_file()]
+            for p in predict_many(predict, jobs, progress=True, desc=label[:20]):
+                seconds[label].append(p.seconds)
+                write_image(pdir / "alpha" / f"{p.name}.png", p.alpha)
+            s = summarise(evaluate_folder(pdir / "alpha", hb))
+            a, h, j = s["all"], s.get("region:hair", {}), s.get("region:jewellery", {})
+            lines.append(f"| {label} | {a['sad']:.2f} | {a['grad']:.2f} | {a['conn']:.2f} | {h.get('sad', float('nan')):.2f} | "
+                         f"{h.get('grad', float('nan')):.2f} | {h.get('conn', float('nan')):.2f} | "
+                         f"{j.get('grad', float('nan')):.2f} | {j.get('conn', float('nan')):.2f} |")
+        lines.append("")
+    else:
+        lines += [f"(hair-bench skipped: {hb} not found; make it with `gan-matting synth --preset hair-bench --n 12 --out {hb}`)", ""]
+    lines += ["seconds per image (new predictions of this run, mixed sizes, shared CPU): "
+              + ", ".join(f"{k} {np.median(v):.2f}" for k, v in seconds.items() if v), ""]
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Fast full-resolution matting: a coarse pass at reduced size, then refinement of selected patches.
+
+    pipe = CoarseToFine(G, refiner, error_head, coarse_side=320, patch=16, budget=0.08)
+    out = pipe(image, trimap)   # image (1, 3, H, W) on [0, 1], trimap (1, 1, H, W) in {0, .5, 1} or None
+    out["alpha"] (1, 1, H, W), out["fg"] (1, 3, H, W), out["cells"] (N, 3) refined cells, out["error"] coarse error
+
+1. coarse: the generator (with its classical prior, if it has one, computed at the coarse size) runs with
+   the long side at most ``coarse_side``; alpha / fg are upsampled bilinearly to full size.
+2. error: the generator's own error head if it has one, else the refiner's ``coarse_error`` head.
+3. selection: ``patch x patch`` cells of the unknown band, highest mean predicted error first, at most
+   ``budget * H * W`` pixels (BackgroundMattingV2's idea, on a pixel budget).
+4. refine: the patch refiner on each cell with its context, in chunks, results scattered back; known
+   trimap regions are copied last.
+Without a refiner (``refiner=None``) this is the naive "downscale -> predict -> upscale" baseline.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..data.trimap_format import apply_known, unknown_mask
+from .patches import cell_scores, extract_cells, scatter_cells, select_cells
+from .predict import _prior, predict_tensor
+
+
+def coarse_size(h: int, w: int, side: int) -> tuple:
+    s = min(1.0, side / max(h, w))
+    return max(8, round(h * s)), max(8, round(w * s))
+
+
+@torch.no_grad()
+def coarse_pass(G: nn.Module, x: torch.Tensor, t: Optional[torch.Tensor], side: int) -> Dict[str, torch.Tensor]:
+    """The generator at the coarse size. Returns image / trimap / alpha / fg (and error, when G has a head)
+    at that size."""
+    size = coarse_size(x.shape[-2], x.shape[-1], side)
+    xs = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+    ts = F.interpolate(t, size=size, mode="nearest") if t is not None else None
+    out = predict_tensor(G, xs, ts, _prior(G, xs, ts))
+    res = {"image": xs, "trimap": ts if ts is not None else torch.full_like(xs[:, :1], 0.5),
+           "alpha": out["alpha"].clamp(0, 1), "fg": out["fg"].clamp(0, 1)}
+    if "error" in out:
+        res["error"] = out["error"]
+    return res
+
+
+def refiner_cells(image: torch.Tensor, coarse_up: torch.Tensor, error_up: torch.Tensor, trimap: torch.Tensor,
+                  idx: torch.Tensor, patch: int, margin: int) -> torch.Tensor:
+    """The refiner's input windows (N, 9, P + 2m, P + 2m), channels in REFINER_INPUTS order: image,
+    coarse alpha + fg (``coarse_up``, 4 channels at full size), error, trimap. Cut from each map separately,
+    so no full-size 9-channel copy is ever made."""
+    return torch.cat([extract_cells(v, idx, patch, margin) for v in (image, coarse_up, error_up, trimap)], dim=1)
+
+
+def _up(v: torch.Tensor, size) -> torch.Tensor:
+    return F.interpolate(v, size=size, mode="bilinear", align_corners=False)
+
+
+class CoarseToFine:
+    def __init__(self, G: nn.Module, refiner: Optional[nn.Module] = None, error_head: Optional[nn.Module] = None,
+                 coarse_side: int = 320, patch: int = 16, budget: float = 0.08, chunk: int = 1024):
+        if coarse_side < 16 or patch < 1 or not 0 <= budget <= 1 or chunk < 1:
+            raise ValueError("coarse_side >= 16, patch >= 1, 0 <= budget <= 1, chunk >= 1")
+        self.G, self.refiner, self.error_head = G, refiner, error_head
+        self.coarse_side, self.patch, self.budget, self.chunk = coarse_side, patch, budget, chunk
+
+    def coarse_error(self, coarse: Dict[str, torch.Tensor]) -> torch.Tensor:
+        if "error" in coarse:
+            return coarse["error"]
+        if self.error_head is not None:
+            return self.error_head(coarse["image"], coarse["alpha"], coarse["fg"], coarse["trimap"])
+        # no learned error: the alpha's own uncertainty, largest at 0.5
+        return 1 - (2 * coarse["alpha"] - 1).abs()
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor, t: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        size = x.shape[-2:]
+        coarse = coarse_pass(self.G, x, t, self.coarse_side)
+        error = self.coarse_error(coarse)
+        coarse_up = _up(torch.cat([coarse["alpha"], coarse["fg"]], 1), size)
+        alpha, fg = coarse_up[:, :1], coarse_up[:, 1:]
+        cells = torch.zeros(0, 3, dtype=torch.long, device=x.device)
+        if self.refiner is not None and self.budget > 0:
+            tt = t if t is not None else torch.full_like(alpha, 0.5)
+            unk = unknown_mask(tt)
+            error_up = _up(error, size)
+            k = math.ceil(self.budget * size[0] * size[1] / self.patch ** 2)
+            cells = select_cells(cell_scores(error_up, unk, self.patch), k)
+            a_parts, f_parts = [], []
+            for i in range(0, len(cells), self.chunk):
+                win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, self.refiner.margin)
+                out = self.refiner(win)
+                a_parts.append(out["alpha"])
+                f_parts.append(out["fg"])
+            if a_parts:
+                alpha = scatter_cells(alpha, torch.cat(a_parts), cells, self.patch)
+                fg = scatter_cells(fg, torch.cat(f_parts), cells, self.patch)
+        if t is not None:
+            alpha = apply_known(alpha, t)
+        return {"alpha": alpha, "fg": fg, "cells": cells, "error": error}
+
+
+def load_pipeline(G: nn.Module, refiner_path, device: str | torch.device = "cpu", coarse_side: int = 0,
+                  budget: float = -1.0) -> CoarseToFine:
+    """CoarseToFine from refiner weights; the settings stored with them unless given (0 / -1 = stored)."""
+    from ..models.weights import load_refiner
+    nets, md = load_refiner(refiner_path, device)
+    return CoarseToFine(G, nets.get("refiner"), nets.get("error_head"),
+                        coarse_side=coarse_side or int(md.get("coarse_side", 320)), patch=int(md.get("patch", 16)),
+                        budget=budget if budget >= 0 else float(md.get("budget", 0.08)))
+
+
+def pipeline_predictor(pipe: CoarseToFine, device: str | torch.device = "cpu"):
+    """``predict_many``'s callable for the coarse-to-fine pipeline (numpy in, numpy out)."""
+    from ..data.trimap_format import trimap_to_unit
+
+    def predict(img, tri):
+        x = torch.from_numpy(img.transpose(2, 0, 1).copy())[None].float().to(device)
+        t = torch.from_numpy(trimap_to_unit(tri))[None, None].to(device) if tri is not None else None
+        out = pipe(x, t)
+        return (out["alpha"][0, 0].clamp(0, 1).cpu().numpy().astype("float32"),
+                out["fg"][0].clamp(0, 1).permute(1, 2, 0).cpu().numpy().astype("float32"))
+    return predict

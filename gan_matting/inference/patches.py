@@ -1,0 +1,79 @@
+"""Full-resolution patches: pick where to refine, cut them out with context, paste results back.
+
+The image is cut into a grid of ``patch x patch`` cells. Each selected cell is extracted with ``margin``
+pixels of context on every side (replicate-padded at the image border), so a network whose valid
+convolutions eat exactly ``margin`` pixels returns the cell itself and the result does not depend on which
+other cells were selected.
+
+    score = cell_scores(error, unknown, patch)          # (B, Hc, Wc): mean error, -inf where no unknown px
+    idx = select_cells(score, k)                        # (N, 3) long: batch, cell row, cell column
+    x = extract_cells(tensor, idx, patch, margin)       # (N, C, patch + 2m, patch + 2m)
+    out = scatter_cells(dst, cells, idx, patch)         # dst with the selected cells replaced
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def cell_scores(error: torch.Tensor, unknown: torch.Tensor, patch: int) -> torch.Tensor:
+    """error, unknown: (B, 1, H, W). Mean error per cell over its unknown pixels; cells without an
+    unknown pixel get -inf so that they are never chosen. Partial cells at the bottom/right count."""
+    err = F.pad(error * unknown, _pad_to(error, patch))
+    unk = F.pad(unknown.float(), _pad_to(error, patch))
+    s_err = F.avg_pool2d(err, patch)[:, 0]
+    s_unk = F.avg_pool2d(unk, patch)[:, 0]
+    score = s_err / s_unk.clamp_min(1e-12)
+    return torch.where(s_unk > 0, score, torch.full_like(score, float("-inf")))
+
+
+def select_cells(score: torch.Tensor, k: int) -> torch.Tensor:
+    """The k highest-scoring cells over the batch (ties broken by position, deterministically), never a
+    -inf cell. Returns (N, 3) long [batch, row, col], N <= k, sorted by position."""
+    b, hc, wc = score.shape
+    flat = score.reshape(-1)
+    valid = int(torch.isfinite(flat).sum())
+    k = max(0, min(k, valid))
+    if k == 0:
+        return torch.zeros(0, 3, dtype=torch.long, device=score.device)
+    # stable: equal scores keep index order, so the choice does not depend on the sort implementation
+    order = torch.sort(flat, descending=True, stable=True).indices[:k]
+    order = torch.sort(order).values
+    return torch.stack([order // (hc * wc), (order // wc) % hc, order % wc], dim=1)
+
+
+def extract_cells(x: torch.Tensor, idx: torch.Tensor, patch: int, margin: int) -> torch.Tensor:
+    """x (B, C, H, W) -> (N, C, patch + 2 margin, patch + 2 margin) windows around the selected cells.
+    Outside the image the nearest edge pixel is repeated (replicate padding, done by clamping indices so
+    that the image is never copied)."""
+    size = patch + 2 * margin
+    if idx.numel() == 0:
+        return x.new_zeros(0, x.shape[1], size, size)
+    h, w = x.shape[-2:]
+    ar = torch.arange(size, device=x.device) - margin
+    rows = (idx[:, 1:2] * patch + ar).clamp(0, h - 1)[:, :, None]  # (N, size, 1)
+    cols = (idx[:, 2:3] * patch + ar).clamp(0, w - 1)[:, None, :]  # (N, 1, size)
+    out = x[idx[:, 0][:, None, None], :, rows, cols]  # advanced indices first: (N, size, size, C)
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def scatter_cells(dst: torch.Tensor, cells: torch.Tensor, idx: torch.Tensor, patch: int) -> torch.Tensor:
+    """Copy of dst (B, C, H, W) with each selected cell replaced by cells (N, C, patch, patch); the parts of
+    border cells that fall outside the image are dropped."""
+    if idx.numel() == 0:
+        return dst.clone()
+    b, c, h, w = dst.shape
+    ph, pw = _pad_to(dst, patch)[3], _pad_to(dst, patch)[1]
+    out = F.pad(dst, (0, pw, 0, ph))
+    ar = torch.arange(patch, device=dst.device)
+    rows = (idx[:, 1:2] * patch + ar)[:, :, None]
+    cols = (idx[:, 2:3] * patch + ar)[:, None, :]
+    out[idx[:, 0][:, None, None], :, rows, cols] = cells.permute(0, 2, 3, 1).to(out.dtype)
+    return out[:, :, :h, :w].contiguous()
+
+
+def _pad_to(x: torch.Tensor, patch: int):
+    """F.pad amounts (left, right, top, bottom) that make H and W multiples of patch."""
+    h, w = x.shape[-2:]
+    return (0, (-w) % patch, 0, (-h) % patch)

@@ -1,0 +1,264 @@
+"""Coarse-to-fine: patch selection and scattering, the refiner and its training, tiles, both infer modes."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from gan_matting.cli import main
+from gan_matting.config import RefinerConfig, load_config
+from gan_matting.inference.coarse_fine import CoarseToFine, coarse_pass
+from gan_matting.inference.patches import cell_scores, extract_cells, scatter_cells, select_cells
+from gan_matting.inference.tiles import predict_with_fallback, tile_starts, tiled_predict
+from gan_matting.losses.texture import gabor_structure_loss, gram_style_loss
+from gan_matting.models.registry import build_network
+from gan_matting.models.weights import load_refiner, save_generator
+from tests.conftest import save
+
+TINY_G = {"name": "unet", "width": 4, "depth": 2, "max_width": 8, "norm": "batch", "trimap_free": False,
+          "error_head": False, "prior": ""}
+
+
+def _tiny_g(path=None):
+    torch.manual_seed(0)
+    g = build_network(**TINY_G).eval()
+    if path is not None:
+        save_generator(g, path, TINY_G)
+    return g
+
+
+def _trimap(h, w):
+    t = torch.zeros(1, 1, h, w)
+    t[..., h // 4: 3 * h // 4, w // 4: 3 * w // 4] = 0.5
+    t[..., 3 * h // 8: 5 * h // 8, 3 * w // 8: 5 * w // 8] = 1.0
+    return t
+
+
+# -- patches ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("h,w,patch", [(37, 53, 8), (32, 32, 16), (5, 70, 16)])
+def test_extract_then_scatter_is_exact_on_odd_sizes(h, w, patch):
+    x = torch.rand(2, 3, h, w)
+    score = torch.rand(2, -(-h // patch), -(-w // patch))
+    idx = select_cells(score, 5)
+    cells = extract_cells(x, idx, patch, 0)
+    back = scatter_cells(torch.zeros_like(x), cells, idx, patch)
+    mask = scatter_cells(torch.zeros_like(x[:, :1]), torch.ones(len(idx), 1, patch, patch), idx, patch)
+    assert torch.equal(back, x * mask)  # selected cells exactly back in place, the rest untouched (0)
+    assert mask.sum() > 0
+    # with context: the window's centre is the cell, the margin its neighbours (replicated at the border)
+    wide = extract_cells(x, idx, patch, 3)
+    assert wide.shape == (len(idx), 3, patch + 6, patch + 6)
+    b, r, c = idx[0].tolist()
+    ref = torch.nn.functional.pad(x[b:b + 1], (3, 3 + patch, 3, 3 + patch), mode="replicate")
+    assert torch.equal(wide[0], ref[0, :, r * patch: r * patch + patch + 6, c * patch: c * patch + patch + 6])
+
+
+def test_cells_without_unknown_pixels_are_never_selected():
+    err = torch.rand(1, 1, 40, 40)
+    unk = torch.zeros(1, 1, 40, 40)
+    unk[..., 8:16, 24:40] = 1  # two 8-px cells of row 1
+    s = cell_scores(err, unk, 8)
+    assert torch.isinf(s).sum() == s.numel() - 2
+    idx = select_cells(s, 10)
+    assert sorted(idx[:, 2].tolist()) == [3, 4] and (idx[:, 1] == 1).all()
+    assert torch.equal(select_cells(s, 1), select_cells(s.clone(), 1))  # deterministic
+    assert select_cells(s, 0).shape == (0, 3)
+
+
+def test_highest_error_cells_first():
+    err = torch.zeros(1, 1, 32, 32)
+    err[..., 16:24, 0:8] = 0.9
+    err[..., 0:8, 8:16] = 0.5
+    s = cell_scores(err, torch.ones_like(err), 8)
+    assert select_cells(s, 2).tolist() == [[0, 0, 1], [0, 2, 0]]
+
+
+# -- refiner ------------------------------------------------------------------------------------------
+def test_refiner_shapes_identity_at_init_and_locality():
+    ref = build_network("patch_refiner", width=8, n_layers=3)
+    m = ref.margin
+    cells = torch.rand(4, 9, 16 + 2 * m, 16 + 2 * m)
+    out = ref(cells)
+    assert out["alpha"].shape == (4, 1, 16, 16) and out["fg"].shape == (4, 3, 16, 16)
+    assert torch.equal(out["alpha"], cells[:, 3:4, m:-m, m:-m].clamp(0, 1))  # zero-init residual
+    torch.nn.init.normal_(ref.head.weight)
+    a = ref(cells)["alpha"]
+    cells2 = cells.clone()
+    cells2[1:] = torch.rand_like(cells2[1:])  # other cells change, the first does not
+    assert torch.equal(ref(cells2)["alpha"][0], a[0])
+
+
+def test_texture_losses_see_orientation():
+    yy, xx = torch.meshgrid(torch.arange(32.), torch.arange(32.), indexing="ij")
+    vert = (0.5 + 0.5 * torch.sin(xx * 1.3))[None, None]
+    horiz = (0.5 + 0.5 * torch.sin(yy * 1.3))[None, None]
+    assert gabor_structure_loss(vert, vert) == 0
+    assert gabor_structure_loss(vert, horiz) > 0.05
+    shifted = (0.5 + 0.5 * torch.sin((xx + 2) * 1.3))[None, None]
+    # the Gram (style) term barely changes under a shift, the per-pixel term does
+    assert gram_style_loss(vert, shifted) < 0.2 * gram_style_loss(vert, horiz)
+    assert gabor_structure_loss(vert, shifted) > 0.5 * gabor_structure_loss(vert, horiz) * 0.1
+
+
+def test_pipeline_both_modes_on_odd_size():
+    g = _tiny_g()
+    x, t = torch.rand(1, 3, 67, 93), _trimap(67, 93)
+    naive = CoarseToFine(g, None, coarse_side=32)(x, t)
+    ref = build_network("patch_refiner", width=8, n_layers=3)
+    head = build_network("coarse_error", width=4)
+    same = CoarseToFine(g, ref, head, coarse_side=32, patch=8, budget=0.1)(x, t)
+    assert naive["alpha"].shape == (1, 1, 67, 93) and same["fg"].shape == (1, 3, 67, 93)
+    assert torch.allclose(same["alpha"], naive["alpha"])  # untrained refiner = coarse result
+    assert 0 < len(same["cells"]) <= int(np.ceil(0.1 * 67 * 93 / 64))
+    torch.nn.init.normal_(ref.head.weight, std=0.1)
+    out = CoarseToFine(g, ref, head, coarse_side=32, patch=8, budget=0.1)(x, t)
+    changed = (out["alpha"] != naive["alpha"])
+    assert changed.any()
+    assert (t[changed] == 0.5).all()  # only unknown pixels change; known regions copied from the trimap
+    assert torch.equal(out["alpha"][t == 1], torch.ones(int((t == 1).sum())))
+
+
+# -- tiles --------------------------------------------------------------------------------------------
+def test_tile_starts_cover_the_image():
+    for length, tile, ov in [(100, 40, 8), (1000, 256, 32), (129, 128, 16), (50, 64, 8)]:
+        st = tile_starts(length, tile, ov)
+        assert st[0] == 0 and st[-1] + min(tile, length) == length
+        assert all(b - a <= tile - ov for a, b in zip(st, st[1:]))
+
+
+def test_tiled_equals_untiled_away_from_seams():
+    torch.manual_seed(0)
+    conv = torch.nn.Sequential(torch.nn.Conv2d(4, 8, 3, padding=1), torch.nn.Tanh(), torch.nn.Conv2d(8, 4, 3, padding=1))
+
+    def fn(x, t):
+        y = conv(torch.cat([x, t], 1))
+        return {"alpha": y[:, :1], "fg": y[:, 1:]}
+    x, t = torch.rand(1, 3, 150, 203), torch.rand(1, 1, 150, 203)
+    with torch.no_grad():
+        full = fn(x, t)
+        tiled = tiled_predict(fn, x, t, tile=64, overlap=16)
+    err = (tiled["alpha"] - full["alpha"]).abs()[0, 0]
+    # the receptive field (2 px) fits inside the 16 px overlap: exact except 2 px from each tile's inner edge
+    far = torch.zeros_like(err, dtype=torch.bool)
+    far[:, :] = True
+    for s in tile_starts(150, 64, 16)[1:]:
+        far[s:s + 2] = False
+    for s in tile_starts(150, 64, 16)[:-1]:
+        far[s + 62:s + 64] = False
+    for s in tile_starts(203, 64, 16)[1:]:
+        far[:, s:s + 2] = False
+    for s in tile_starts(203, 64, 16)[:-1]:
+        far[:, s + 62:s + 64] = False
+    assert err[far].max() < 1e-5
+    assert err.max() < 0.2 and tiled["fg"].shape == full["fg"].shape
+
+
+def test_out_of_memory_falls_back_to_smaller_tiles(capsys):
+    calls = []
+
+    def fn(x, t):
+        calls.append(x.shape[-1])
+        if max(x.shape[-2:]) > 200:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2 GiB")
+        return {"alpha": x[:, :1] * 2, "fg": x}
+    x = torch.rand(1, 3, 300, 310)
+    out = predict_with_fallback(fn, x, None, tile=512, overlap=16)
+    assert "retrying with 256 px tiles" in capsys.readouterr().out
+    assert calls[0] == 310 and max(calls[1:]) <= 256
+    assert torch.allclose(out["alpha"], x[:, :1] * 2, atol=1e-6)  # a pointwise fn is the same tiled
+    with pytest.raises(ValueError):  # anything else than OOM is not swallowed
+        predict_with_fallback(lambda x, t: (_ for _ in ()).throw(ValueError("boom")), x, None, tile=128)
+
+
+def test_quality_mode_tiles_large_images(monkeypatch):
+    from gan_matting.inference.predict import predict_image
+    g = _tiny_g()
+    img = np.random.default_rng(0).uniform(size=(150, 170, 3)).astype(np.float32)
+    tri = np.zeros((150, 170), np.uint8)
+    tri[40:110, 40:130] = 128
+    a1, f1 = predict_image(g, img, tri, tile=4096)
+    a2, f2 = predict_image(g, img, tri, tile=128)
+    assert a2.shape == a1.shape and f2.shape == f1.shape
+    assert np.array_equal(a1[tri == 0], a2[tri == 0])
+    assert np.abs(a1 - a2).mean() < 0.1  # a U-Net sees further than the overlap: close, not equal
+
+
+# -- training -----------------------------------------------------------------------------------------
+def _refiner_cfg(tmp_path, tiny_synth, gpath, *extra):
+    return load_config(None, [f"coarse_weights={gpath}", f"synth_root={tiny_synth}", "coarse_sides=[48, 64]",
+                              "width=8", "cells=16", "train_patch=16", "d_width=8", f"out_dir={tmp_path}", "ckpt_every=2",
+                              "steps=4", *extra], schema=RefinerConfig)
+
+
+def test_refiner_step_reaches_every_network_and_lowers_the_loss(tmp_path, tiny_synth):
+    from gan_matting.training.refiner import RefinerGAN, load_entries
+    gpath = tmp_path / "g.safetensors"
+    g = _tiny_g(gpath)
+    cfg = _refiner_cfg(tmp_path, tiny_synth, gpath, "lambda_adv=0.1", "lr=3e-3")
+    torch.manual_seed(0)
+    model = RefinerGAN(cfg, torch.device("cpu"))
+    entries = load_entries(cfg, g, progress=False)
+    assert len(entries) >= 3 and all(set(e.coarse) == {48, 64} for e in entries)
+    b = model.batch(entries)
+    assert b["stack"].shape[1:] == (9, 16 + 2 * cfg.n_layers, 16 + 2 * cfg.n_layers)
+    model.step(entries)
+    for k, net in model.networks.items():
+        grads = [p.grad for p in net.parameters() if p.grad is not None]
+        assert grads and any(gr.abs().sum() > 0 for gr in grads), k
+    # on a fixed batch, a few steps lower the refiner's alpha error
+    ref = model.networks["refiner"]
+    opt = torch.optim.Adam(ref.parameters(), lr=3e-3)
+    before = (ref(b["stack"])["alpha"] - b["alpha"]).abs().mean().item()
+    for _ in range(10):
+        opt.zero_grad()
+        (ref(b["stack"])["alpha"] - b["alpha"]).abs().mean().backward()
+        opt.step()
+    assert (ref(b["stack"])["alpha"] - b["alpha"]).abs().mean().item() < before
+
+
+def test_train_refiner_resume_equals_straight_run_and_fast_infer(tmp_path, tiny_synth):
+    gpath = tmp_path / "g.safetensors"
+    _tiny_g(gpath)
+    base = ["--set", f"coarse_weights={gpath}", "--set", f"synth_root={tiny_synth}", "--set", "coarse_sides=[48, 64]",
+            "--set", "width=8", "--set", "cells=16", "--set", "train_patch=16", "--set", "d_width=8",
+            "--set", f"out_dir={tmp_path}", "--set", "ckpt_every=2", "--set", "steps=4", "--no-progress"]
+    assert main(["train-refiner", "--config", "experiments/refiner.yaml", "--set", "real_root=''", "--set", "name=a"] + base) == 0
+    assert main(["train-refiner", "--config", "experiments/refiner.yaml", "--set", "real_root=''", "--set", "name=b",
+                 "--stop-after", "2"] + base) == 0
+    assert main(["train-refiner", "--config", "experiments/refiner.yaml", "--set", "real_root=''", "--set", "name=b",
+                 "--resume"] + base) == 0
+    na, _ = load_refiner(tmp_path / "a" / "refiner_last.safetensors")
+    nb, md = load_refiner(tmp_path / "b" / "refiner_last.safetensors")
+    assert md["step"] == "4"
+    for k in na:
+        for (n1, p1), (_n2, p2) in zip(na[k].state_dict().items(), nb[k].state_dict().items()):
+            assert torch.equal(p1, p2), (k, n1)
+    # the trained refiner drives `infer --mode fast` on an odd-sized image
+    img = np.random.default_rng(1).uniform(size=(45, 61, 3)).astype(np.float32)
+    tri = np.zeros((45, 61), np.uint8)
+    tri[10:35, 12:50] = 128
+    tri[18:27, 25:37] = 255
+    save(tmp_path / "in" / "x.png", img)
+    save(tmp_path / "tri" / "x.png", tri)
+    for mode in ("fast", "quality"):
+        assert main(["infer", str(tmp_path / "in" / "x.png"), "--trimap", str(tmp_path / "tri" / "x.png"),
+                     "--weights", str(gpath), "--refiner", str(tmp_path / "b" / "refiner_last.safetensors"),
+                     "--mode", mode, "--coarse-side", "32", "--out", str(tmp_path / mode)]) == 0
+        from gan_matting.data.io import read_alpha
+        a = read_alpha(tmp_path / mode / "alpha" / "x.png")
+        assert a.shape == (45, 61) and (a[tri == 255] == 1).all() and (a[tri == 0] == 0).all()
+
+
+def test_refiner_config_is_validated(tmp_path):
+    from gan_matting import GanMattingError
+    with pytest.raises(GanMattingError, match="real_root and/or synth_root"):
+        load_config(None, [], schema=RefinerConfig)
+    with pytest.raises(GanMattingError, match="'budget'"):
+        load_config(None, ["synth_root=x", "budget=1.5"], schema=RefinerConfig)
+    with pytest.raises(GanMattingError, match="unknown config key 'widht'"):
+        load_config(None, ["synth_root=x", "widht=3"], schema=RefinerConfig)
+
+
+def test_coarse_pass_runs_at_the_coarse_size():
+    out = coarse_pass(_tiny_g(), torch.rand(1, 3, 90, 120), _trimap(90, 120), 40)
+    assert out["alpha"].shape == (1, 1, 30, 40) and out["image"].shape == (1, 3, 30, 40)
