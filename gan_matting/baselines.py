@@ -36,6 +36,20 @@ def solver(method: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     return getattr(pymatting_module(), METHODS[method])
 
 
+def trivial_alpha(tri: np.ndarray) -> np.ndarray | None:
+    """The answer for trimaps that leave nothing to solve (tri on [0, 1]): no unknown pixel (the trimap
+    itself), no known foreground (the energy minimum is alpha 0 everywhere unknown) or no known background
+    (alpha 1). None when a solve is needed."""
+    unknown = (tri > 0) & (tri < 1)
+    if not unknown.any():
+        return (tri >= 1).astype(np.float64)
+    if not (tri >= 1).any():
+        return np.zeros_like(tri)
+    if not (tri <= 0).any():
+        return np.ones_like(tri)
+    return None
+
+
 def run_baseline(method: str, image: np.ndarray, trimap: np.ndarray,
                  with_foreground: bool = True) -> Tuple[np.ndarray, np.ndarray | None]:
     """Alpha (and foreground) with a pymatting solver.
@@ -43,15 +57,21 @@ def run_baseline(method: str, image: np.ndarray, trimap: np.ndarray,
     image: (H, W, 3) float on [0, 1]; trimap: (H, W) uint8 on 0/128/255.
     Returns alpha (H, W) on [0, 1] and F (H, W, 3) on [0, 1] (``estimate_foreground_ml``) or None.
     """
-    pm = pymatting_module()
     img = np.asarray(image, dtype=np.float64)
     tri = np.asarray(trimap, dtype=np.float64) / 255.0
-    if not (tri == 0).any() or not (tri == 1).any():
-        raise GanMattingError("baseline solvers need both known foreground and known background in the trimap")
+    trivial = trivial_alpha(tri)
+    if trivial is not None:  # nothing to solve: the solvers would fail or return this anyway
+        return trivial.astype(np.float32), (image.astype(np.float32) if with_foreground else None)
+    pm = pymatting_module()
     # pymatting prints "PERFORMANCE WARNING" each time its incomplete Cholesky retries with a larger
     # shift; the retry is the intended path, so keep the console readable
-    with contextlib.redirect_stdout(io.StringIO()):
-        alpha = np.clip(solver(method)(img, tri), 0.0, 1.0)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            alpha = np.clip(solver(method)(img, tri), 0.0, 1.0)
+    except (ValueError, ArithmeticError, RuntimeError, MemoryError) as exc:
+        raise GanMattingError(f"{method} solver failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}") from None
+    if not np.isfinite(alpha).all():
+        raise GanMattingError(f"{method} solver did not converge (non-finite alpha)")
     fg = None
     if with_foreground:
         fg = np.clip(pm.estimate_foreground_ml(img, alpha), 0.0, 1.0)

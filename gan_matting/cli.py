@@ -45,6 +45,8 @@ def cmd_check_data(args) -> int:
 def cmd_make_trimap(args) -> int:
     from .data.io import read_alpha, read_rgb, write_trimap
     from .data.trimap import make_trimap
+    from .validation import output_file
+    output_file(args.out, "--out", lossless=True)
     mask = read_alpha(args.mask)
     image = read_rgb(args.image) if args.image else None
     if image is not None and image.shape[:2] != mask.shape:
@@ -61,18 +63,19 @@ def cmd_eval(args) -> int:
     subsets = _parse_subsets(args.subset)
     if (args.pred is None) == (args.method is None):
         raise GanMattingError("give exactly one of --pred DIR (score saved mattes) or --method NAME (run a baseline)")
-    out = Path(args.out) if args.out else None
+    from .validation import output_dir
+    out = output_dir(args.out) if args.out else None
     pred_dir = Path(args.pred) if args.pred else None
     title = ""
     if args.method:
         from .baselines import run_baseline
-        out = out or Path("runs") / f"eval_{args.method}_{args.trimap or 'default'}"
+        out = out or output_dir(Path("runs") / f"eval_{args.method}_{args.trimap or 'default'}")
         times = E.predict_folder(lambda img, tri: run_baseline(args.method, img, tri, not args.no_fg),
                                  args.data, out, args.trimap, args.layout)
         pred_dir = out / "alpha"
         import numpy as np
         title = f"{args.method} on {args.data} ({args.trimap or 'default trimap'}), median {np.median(list(times.values())):.2f} s/image"
-    out = out or pred_dir.parent
+    out = out or output_dir(pred_dir.parent, "--out (default: the prediction folder's parent)")
     rows = E.evaluate_folder(pred_dir, args.data, args.trimap, args.layout, subsets)
     summary = E.summarise(rows, subsets)
     paths = E.write_reports(rows, summary, out, title or f"{pred_dir} on {args.data} ({args.trimap or 'default trimap'})")
@@ -118,6 +121,8 @@ def cmd_infer(args) -> int:
 
 def cmd_bench(args) -> int:
     from .bench import run_bench
+    from .validation import output_dir
+    output_dir(args.out)
     if bool(args.image) != bool(args.trimap):
         raise GanMattingError("bench infer: give --image and --trimap together")
     return run_bench(args.what, Path(args.out), args.repeats, args.quick, args.config, args.image, args.trimap, args.refiner)
@@ -125,7 +130,16 @@ def cmd_bench(args) -> int:
 
 def cmd_demo(args) -> int:
     from .demo import run_demo
+    from .validation import output_dir
+    output_dir(args.out)
     return run_demo(Path(args.out), quick=args.quick)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad option is one line (``error: ...``, exit 2) like every other error here."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -134,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     from .data.trimap import TRIMAP_METHODS
     from .inference.predict import POST_PROCESSES
     layout_names = ["auto", *sorted(LAYOUTS)]
-    p = argparse.ArgumentParser(prog="gan-matting", description=__doc__,
+    from .validation import float_in, int_at_least
+    p = OneLineParser(prog="gan-matting", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"gan-matting {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
@@ -144,16 +159,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("check-data", help="validate a dataset folder (exit 1 with a per-file list)")
     s.add_argument("path", help="dataset root")
-    s.add_argument("--layout", default="auto", choices=layout_names)
+    s.add_argument("--layout", default="auto", choices=layout_names, help="folder layout (default: detected)")
     s.set_defaults(fn=cmd_check_data)
 
     s = sub.add_parser("make-trimap", help="make a 0/128/255 trimap from a mask or alpha")
     s.add_argument("--mask", required=True, help="mask or alpha image (white = foreground)")
-    s.add_argument("--method", default="erode-dilate", choices=TRIMAP_METHODS)
+    s.add_argument("--method", default="erode-dilate", choices=TRIMAP_METHODS, help="how the unknown band is drawn")
     s.add_argument("--image", help="the photo (needed by --method superpixel)")
-    s.add_argument("--out", required=True, help="output PNG")
-    s.add_argument("--radius", type=int, default=10, help="erode/dilate radius in pixels (default 10)")
-    s.add_argument("--segments", type=int, default=800, help="SLIC superpixels (default 800; SLIC is deterministic)")
+    s.add_argument("--out", required=True, help="output trimap (lossless: .png, .tif or .bmp)")
+    s.add_argument("--radius", type=int_at_least(0), default=10, help="erode/dilate radius in pixels (default 10)")
+    s.add_argument("--segments", type=int_at_least(1), default=800, help="SLIC superpixels (default 800; SLIC is deterministic)")
     s.set_defaults(fn=cmd_make_trimap)
 
     s = sub.add_parser("eval", help="score predicted mattes, or run a pymatting baseline and score it")
@@ -161,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pred", help="folder of predicted alpha PNGs named like the inputs")
     s.add_argument("--method", choices=sorted(BASELINES), help="run a pymatting baseline instead")
     s.add_argument("--trimap", help="trimap folder name, e.g. trimap1 / trimap2 / trimaps")
-    s.add_argument("--layout", default="auto", choices=layout_names)
+    s.add_argument("--layout", default="auto", choices=layout_names, help="folder layout (default: detected)")
     s.add_argument("--subset", action="append", metavar="NAME=a,b",
                    help="extra named subset for the table (hair/fur/holes/hard are built in)")
     s.add_argument("--out", help="output folder for metrics.csv / metrics.md (and baseline mattes)")
@@ -181,14 +196,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lambda-adv", type=float, help="adversarial weight (0 = the no-GAN ablation; no D is built)")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. optim.lr_g=1e-4")
     s.add_argument("--no-progress", action="store_true", help="no tqdm bar (logs still go to TensorBoard)")
-    s.add_argument("--stop-after", type=int, help="leave (with a checkpoint) after N steps of this call; resume later")
+    s.add_argument("--stop-after", type=int_at_least(1), help="leave (with a checkpoint) after N steps of this call; resume later")
     s.set_defaults(fn=cmd_train)
 
     s = sub.add_parser("train-refiner", help="stage 2: train the patch refiner + error head behind frozen generator weights")
     s.add_argument("--config", required=True, help="YAML file, e.g. experiments/refiner.yaml")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. steps=500")
     s.add_argument("--resume", action="store_true", help="continue from the run folder's newest step_*.pt")
-    s.add_argument("--stop-after", type=int, help="leave (with a checkpoint) after N steps of this call; resume later")
+    s.add_argument("--stop-after", type=int_at_least(1), help="leave (with a checkpoint) after N steps of this call; resume later")
     s.add_argument("--no-progress", action="store_true", help="no tqdm bar (losses still go to TensorBoard)")
     s.set_defaults(fn=cmd_train_refiner)
 
@@ -197,24 +212,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--weights", help=".safetensors generator (default: the released checkpoints/gan_matting_real_cf.safetensors)")
     s.add_argument("--trimap", help="trimap file or folder (names matching the inputs); omit for trimap-free weights")
     s.add_argument("--out", required=True, help="output folder: alpha/, fg/, rgba/")
-    s.add_argument("--max-side", type=int, default=0, help="downscale longer sides above this (0 = full size)")
-    s.add_argument("--device", default="auto")
+    s.add_argument("--max-side", type=int_at_least(0), default=0, help="downscale longer sides above this (0 = full size)")
+    s.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     s.add_argument("--post", default="none", choices=POST_PROCESSES,
                    help="propagate: refine alpha with the matting Laplacian, the network's alpha as a soft data term")
     s.add_argument("--mode", default="quality", choices=["quality", "fast"],
                    help="quality: full-resolution generator (tiled when large); fast: coarse pass + patch refiner")
     s.add_argument("--refiner", help="fast mode: refiner .safetensors (default: checkpoints/gan_matting_refiner.safetensors)")
-    s.add_argument("--coarse-side", type=int, default=0, help="fast mode: coarse long side in px (0 = the refiner's setting)")
-    s.add_argument("--budget", type=float, default=-1.0,
+    s.add_argument("--coarse-side", type=int_at_least(0), default=0, help="fast mode: coarse long side in px (0 = the refiner's setting)")
+    s.add_argument("--budget", type=float_in(0.0, 1.0, allow=(-1.0,)), default=-1.0,
                    help="fast mode: share of pixels refined, 0..1 (-1 = the refiner's setting; 0 = no refinement)")
-    s.add_argument("--tile", type=int, default=0, help="quality mode: tile side in px (0 = from free memory)")
+    s.add_argument("--tile", type=int_at_least(0), default=0, help="quality mode: tile side in px (0 = from free memory)")
     s.set_defaults(fn=cmd_infer)
 
     s = sub.add_parser("bench", help="speed benchmarks; writes a markdown table with hardware and versions")
-    s.add_argument("what", choices=["metrics", "synth", "train", "infer", "all"])
+    s.add_argument("what", choices=["metrics", "synth", "train", "infer", "all"], help="which table")
     s.add_argument("--config", help="train bench: YAML config of the model to time (default: the light CPU model)")
     s.add_argument("--out", default="runs/bench", help="output folder (default runs/bench)")
-    s.add_argument("--repeats", type=int, default=5)
+    s.add_argument("--repeats", type=int_at_least(1), default=5, help="timed repeats per row (median reported)")
     s.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     s.add_argument("--image", help="infer bench: a photo to time on (resized to 1920x1080; default: a procedural portrait)")
     s.add_argument("--trimap", help="infer bench: the photo's trimap")
@@ -222,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_bench)
 
     s = sub.add_parser("demo", help="the embedded default job: synthetic hair benchmark, trimaps, baseline, metrics")
-    s.add_argument("--out", default="runs/demo")
+    s.add_argument("--out", default="runs/demo", help="output folder (data, mattes, tables)")
     s.add_argument("--quick", action="store_true", help="fewer, smaller images")
     s.set_defaults(fn=cmd_demo)
     return p

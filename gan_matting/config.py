@@ -251,6 +251,27 @@ def validate(cfg: Config) -> None:
         raise GanMattingError("config key 'data.root' is empty: give a training folder (or data.source: synth)")
     if cfg.train.steps < 1 or cfg.data.batch_size < 1 or cfg.data.crop < 32:
         raise GanMattingError("train.steps and data.batch_size must be >= 1 and data.crop >= 32")
+    at_least = {"train.log_every": (cfg.train.log_every, 1), "train.image_every": (cfg.train.image_every, 1),
+                "train.val_every": (cfg.train.val_every, 1), "train.ckpt_every": (cfg.train.ckpt_every, 1),
+                "train.keep_last": (cfg.train.keep_last, 1), "optim.d_steps": (cfg.optim.d_steps, 1),
+                "optim.step_size": (cfg.optim.step_size, 1), "train.threads": (cfg.train.threads, 0),
+                "optim.warmup_g_only": (cfg.optim.warmup_g_only, 0), "optim.warmup_d_only": (cfg.optim.warmup_d_only, 0),
+                "data.workers": (cfg.data.workers, 0), "data.val_max_side": (cfg.data.val_max_side, 0)}
+    for key, (v, lo) in at_least.items():
+        if v < lo:
+            raise GanMattingError(f"config key '{key}' must be >= {lo}, got {v}")
+    for key, v in {"optim.lr_g": cfg.optim.lr_g, "optim.lr_d": cfg.optim.lr_d, "optim.gamma": cfg.optim.gamma}.items():
+        if not v > 0:
+            raise GanMattingError(f"config key '{key}' must be > 0, got {v}")
+    for key in ("lambda_adv", "lambda_alpha_unknown", "lambda_alpha_known", "lambda_comp", "lambda_lap", "lambda_grad",
+                "lambda_fg", "lambda_trimap", "lambda_error", "lambda_perceptual"):
+        v = getattr(cfg.loss, key, 0.0)
+        if v < 0:
+            raise GanMattingError(f"config key 'loss.{key}' must be >= 0, got {v}")
+    if not 0 <= cfg.data.photo_prob <= 1 or not 0 <= cfg.optim.beta1 < 1 or not 0 <= cfg.optim.beta2 < 1:
+        raise GanMattingError("config keys 'data.photo_prob' (0..1) and 'optim.beta1/beta2' ([0, 1)) are out of range")
+    if cfg.data.trimap_radius and cfg.data.trimap_radius[0] < 0:
+        raise GanMattingError(f"config key 'data.trimap_radius' must be >= 0, got {cfg.data.trimap_radius}")
     lo, hi = (cfg.data.band_frac + [0, 0])[:2]
     if len(cfg.data.band_frac) != 2 or not 0 < lo <= hi < 1:
         raise GanMattingError(f"config key 'data.band_frac' must be [lo, hi] with 0 < lo <= hi < 1, got {cfg.data.band_frac}")

@@ -71,7 +71,8 @@ def evaluate_folder(pred_dir, data_root, trimap: Optional[str] = None, layout: s
         raise GanMattingError(f"{pred_dir}: no prediction for {len(missing)} image(s): {', '.join(missing[:10])}")
     subsets = dict(subsets or {})
     rows = []
-    for s in gt_samples:
+    from tqdm import tqdm
+    for s in tqdm(gt_samples, desc=f"score ({tname})", disable=len(gt_samples) < 10):
         if tname not in s.trimaps:
             raise GanMattingError(f"{s.name}: no trimap '{tname}' (has: {', '.join(s.trimaps) or 'none'})")
         gt = read_alpha(s.alpha)
@@ -164,10 +165,13 @@ def predict_folder(predict: PredictFn, data_root, out_dir, trimap: Optional[str]
     folder = read_folder(data_root, layout)
     tname = trimap or folder.default_trimap()
     out = Path(out_dir)
-    times = {}
-    for p in predict_many(predict, dataset_jobs(folder, tname), progress, desc=f"predict ({tname})"):
+    times, failed = {}, []
+    for p in predict_many(predict, dataset_jobs(folder, tname), progress, desc=f"predict ({tname})", failed=failed):
         times[p.name] = p.seconds
         write_image(out / "alpha" / f"{p.name}.png", p.alpha)
         if p.fg is not None:
             write_image(out / "fg" / f"{p.name}.png", p.fg)
+    if failed:  # every other image was predicted and written; name each failure, then stop before scoring
+        raise GanMattingError(f"{len(failed)} of {len(failed) + len(times)} image(s) failed: "
+                              + "; ".join(f"{j.name}: {why}" for j, why in failed))
     return times

@@ -41,7 +41,8 @@ def check_folder(root, layout: str = "auto") -> CheckReport:
     for path, why in folder.orphans:
         rep.problems.append((str(path), why))
     readers = {"image": read_rgb, "fg": read_rgb, "bg": read_rgb, "alpha": read_alpha, "region": read_alpha}
-    for s in folder.samples:
+    from tqdm import tqdm
+    for s in tqdm(folder.samples, desc="check-data", disable=len(folder.samples) < 10):
         sizes = {}
         for key, reader in readers.items():
             p = getattr(s, key)

@@ -70,13 +70,24 @@ LAYOUTS = Registry("layout")  # name -> reader(root) -> MattingFolder
 register_layout = LAYOUTS.register
 
 
+class _Stems(dict):
+    """stem -> path, remembering files whose stem was already taken (x.png and x.jpg)."""
+
+    def __init__(self):
+        super().__init__()
+        self.duplicates: List[tuple] = []
+
+
 def _stems(folder: Path) -> Dict[str, Path]:
+    out = _Stems()
     if not folder.is_dir():
-        return {}
-    out: Dict[str, Path] = {}
+        return out
     for p in sorted(folder.iterdir()):
         if p.is_file() and is_image_file(p) and not p.name.startswith("."):
-            out.setdefault(p.stem, p)
+            if p.stem in out:
+                out.duplicates.append((p, f"same name as {out[p.stem].name}: only one of the two would be used; rename one"))
+            else:
+                out[p.stem] = p
     return out
 
 
@@ -99,6 +110,8 @@ def _pair(root: Path, layout: str, main: Dict[str, Path], main_key: str, partner
         for name, path in files.items():
             if name not in main:
                 orphans.append((path, f"no {main_key} file named {name}.*"))
+    for files in [main, *partners.values(), *trimap_dirs.values()]:
+        orphans.extend(getattr(files, "duplicates", []))
     return MattingFolder(root=root, layout=layout, samples=samples, orphans=orphans)
 
 

@@ -15,6 +15,7 @@ resolution with the refiner (``checkpoints/gan_matting_refiner.safetensors`` unl
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -31,6 +32,11 @@ def infer_jobs(src: Path, trimap: Optional[Path]) -> List[Job]:
     if not src.is_dir() and not is_image_file(src):
         raise GanMattingError(f"{src}: not an image file (by extension)")
     files = list_images(src) if src.is_dir() else [src]
+    seen: dict = {}
+    for f in files:
+        if f.stem in seen:
+            raise GanMattingError(f"{f}: same name as {seen[f.stem].name}; both would write {f.stem}.png, rename one")
+        seen[f.stem] = f
     jobs = []
     for f in files:
         tp = trimap
@@ -38,33 +44,43 @@ def infer_jobs(src: Path, trimap: Optional[Path]) -> List[Job]:
             cands = [p for p in tp.iterdir() if p.stem == f.stem and is_image_file(p)]
             if not cands:
                 raise GanMattingError(f"{tp}: no trimap named {f.stem}.* for {f}")
+            if len(cands) > 1:
+                raise GanMattingError(f"{tp}: several trimaps named {f.stem}.* ({', '.join(sorted(c.name for c in cands))}); keep one")
             tp = cands[0]
         jobs.append(Job(f.stem, f, tp))
     return jobs
 
 
 def run_infer(args) -> int:
-    import torch
     from ..data.io import write_image
     from ..models.weights import RELEASED_WEIGHTS, load_generator
     from .predict import generator_predictor, predict_many
     from ..models.weights import RELEASED_REFINER
 
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    from ..validation import output_dir, resolve_device
+    device = resolve_device(args.device)
     G, _meta = load_generator(args.weights or RELEASED_WEIGHTS, device)
     if not getattr(G, "trimap_free", False) and not args.trimap:
         raise GanMattingError("these weights need a trimap (--trimap); make one with `gan-matting make-trimap`")
     jobs = infer_jobs(Path(args.input), Path(args.trimap) if args.trimap else None)
-    out = Path(args.out)
+    out = output_dir(args.out)
     if args.mode == "fast":
         from .coarse_fine import load_pipeline, pipeline_predictor
         pipe = load_pipeline(G, args.refiner or RELEASED_REFINER, device, args.coarse_side, args.budget)
         predict = pipeline_predictor(pipe, device)
     else:
         predict = generator_predictor(G, args.max_side, device, args.post, args.tile)
-    for p in predict_many(predict, jobs, progress=len(jobs) > 1, desc=f"infer {args.mode}"):
+    failed: List[tuple] = []
+    done = 0
+    for p in predict_many(predict, jobs, progress=len(jobs) > 1, desc=f"infer {args.mode}", failed=failed):
         write_image(out / "alpha" / f"{p.name}.png", p.alpha)
         write_image(out / "fg" / f"{p.name}.png", p.fg)
         write_image(out / "rgba" / f"{p.name}.png", np.concatenate([p.fg, p.alpha[..., None]], axis=-1))
         print(f"{p.name} -> {out / 'alpha' / (p.name + '.png')} ({p.seconds:.2f} s)", flush=True)
+        done += 1
+    if failed:  # a bad file in the middle of a folder is skipped, not fatal; the summary names each
+        print(f"{done} of {len(jobs)} image(s) matted; {len(failed)} failed:", file=sys.stderr)
+        for job, why in failed:
+            print(f"  {job.image}: {why}", file=sys.stderr)
+        return 1
     return 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Optional, Tuple
+from typing import Callable, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -114,20 +114,28 @@ class Prediction:
 
 
 def predict_many(predict: PredictFn, jobs: Iterable[Job], progress: bool = False,
-                 desc: str = "predict") -> Iterator[Prediction]:
-    """Read, check and matte each job in turn."""
+                 desc: str = "predict", failed: Optional[List[Tuple[Job, str]]] = None) -> Iterator[Prediction]:
+    """Read, check and matte each job in turn. With a ``failed`` list, a job whose files are bad (or whose
+    solve fails with a GanMattingError) is appended there with the reason and the loop goes on;
+    without one the first error stops it."""
     jobs = list(jobs)
     if progress:
         from tqdm import tqdm
         jobs = tqdm(jobs, desc=desc)
     for job in jobs:
-        img = read_rgb(job.image)
-        tri = read_trimap(job.trimap) if job.trimap is not None else None
-        if tri is not None and tri.shape != img.shape[:2]:
-            raise GanMattingError(f"size mismatch: {job.image} is {img.shape[1]}x{img.shape[0]}, "
-                                  f"{job.trimap} is {tri.shape[1]}x{tri.shape[0]}")
-        t0 = time.perf_counter()
-        alpha, fg = predict(img, tri)
+        try:
+            img = read_rgb(job.image)
+            tri = read_trimap(job.trimap) if job.trimap is not None else None
+            if tri is not None and tri.shape != img.shape[:2]:
+                raise GanMattingError(f"size mismatch: {job.image} is {img.shape[1]}x{img.shape[0]}, "
+                                      f"{job.trimap} is {tri.shape[1]}x{tri.shape[0]}")
+            t0 = time.perf_counter()
+            alpha, fg = predict(img, tri)
+        except GanMattingError as exc:
+            if failed is None:
+                raise
+            failed.append((job, str(exc)))
+            continue
         yield Prediction(job.name, img, tri, alpha, fg, time.perf_counter() - t0)
 
 

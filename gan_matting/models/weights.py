@@ -52,10 +52,31 @@ def load_generator(path, device: str | torch.device = "cpu") -> Tuple[torch.nn.M
     tensors, md = _read_safetensors(p)
     if md.get("format") != FORMAT:
         raise GanMattingError(f"{p}: no gan_matting generator metadata in this safetensors file")
-    gcfg = json.loads(md["generator"])
-    g = build_network(gcfg.pop("name", "unet"), **gcfg)
-    g.load_state_dict(tensors)
+    try:
+        gcfg = json.loads(md["generator"])
+        g = build_network(gcfg.pop("name", "unet"), **gcfg)
+    except (KeyError, TypeError, ValueError, GanMattingError) as exc:
+        raise GanMattingError(f"{p}: the generator described in its metadata cannot be built ({exc})") from None
+    _load_checked(g, tensors, p, "generator")
     return g.to(device).eval(), md
+
+
+def _load_checked(net: torch.nn.Module, tensors: Dict[str, torch.Tensor], p: Path, what: str) -> None:
+    """load_state_dict, but a disagreement is one line naming the first tensor that differs."""
+    want = net.state_dict()
+    missing = [k for k in want if k not in tensors]
+    extra = [k for k in tensors if k not in want]
+    shape = [k for k in want if k in tensors and tensors[k].shape != want[k].shape]
+    if missing or extra or shape:
+        if shape:
+            k = shape[0]
+            why = f"tensor {k} is {tuple(tensors[k].shape)} in the file, {tuple(want[k].shape)} in the network"
+        elif missing:
+            why = f"{len(missing)} tensor(s) missing, first {missing[0]}"
+        else:
+            why = f"{len(extra)} unexpected tensor(s), first {extra[0]}"
+        raise GanMattingError(f"{p}: {what} weights disagree with their metadata: {why}")
+    net.load_state_dict(tensors)
 
 
 def _read_safetensors(p: Path):
@@ -88,12 +109,11 @@ def load_refiner(path, device: str | torch.device = "cpu") -> Tuple[Dict[str, to
     for name in ("refiner", "error_head"):
         if name not in md:
             continue
-        cfg = json.loads(md[name])
-        net = build_network(cfg.pop("name"), **cfg)
-        own = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}
         try:
-            net.load_state_dict(own)
-        except RuntimeError as exc:
-            raise GanMattingError(f"{p}: {name} weights do not match its metadata: {str(exc).splitlines()[0]}") from None
+            cfg = json.loads(md[name])
+            net = build_network(cfg.pop("name"), **cfg)
+        except (KeyError, TypeError, ValueError, GanMattingError) as exc:
+            raise GanMattingError(f"{p}: the {name} described in its metadata cannot be built ({exc})") from None
+        _load_checked(net, {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + ".")}, p, name)
         nets[name] = net.to(device).eval()
     return nets, md

@@ -41,6 +41,8 @@ from ..models.registry import build_network, count_parameters
 from ..models.weights import load_generator, save_refiner
 from .checkpoint import load_state, restore, save_checkpoint
 from .data import read_split
+from .trainer import remove_leftovers
+from ..validation import output_dir, resolve_device
 
 
 @dataclass
@@ -254,13 +256,15 @@ class RefinerGAN:
 def train_refiner(cfg: RefinerConfig, resume: bool = False, stop_after: Optional[int] = None,
                   progress: bool = True) -> Dict[str, float]:
     """Train (or continue) stage 2; returns the last step's losses."""
-    device = torch.device(cfg.device)
+    device = resolve_device(cfg.device, "device")
     if cfg.threads > 0:
         torch.set_num_threads(cfg.threads)
     random.seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     run_dir = Path(cfg.out_dir) / cfg.name
+    output_dir(run_dir, "out_dir / name")
+    remove_leftovers(run_dir)
     G, _ = load_generator(cfg.coarse_weights, device)
     model = RefinerGAN(cfg, device)
     start = 0
@@ -273,7 +277,7 @@ def train_refiner(cfg: RefinerConfig, resume: bool = False, stop_after: Optional
           f"run folder {run_dir}", flush=True)
     from torch.utils.tensorboard import SummaryWriter
     from tqdm import tqdm
-    tb = SummaryWriter(str(run_dir / "tb"), purge_step=start)
+    tb = SummaryWriter(str(run_dir / "tb"), purge_step=start + 1 if start else None)  # stale events of a killed run
     last = cfg.steps if stop_after is None else min(cfg.steps, start + stop_after)
     logs: Dict[str, float] = {}
     for n in model.networks.values():

@@ -13,6 +13,7 @@ import json
 import math
 import os
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
@@ -22,11 +23,13 @@ import torch
 import torch.distributed as dist
 
 from .. import GanMattingError
+from ..atomic import TMP_MARK
 from ..config import Config, save_config, to_dict
 from ..models import build_model, count_parameters
 from ..models.weights import load_generator, save_generator, unwrap
 from .checkpoint import atomic_torch_save, load_state, restore, save_checkpoint, training_state
 from .data import train_loader
+from ..validation import output_dir, resolve_device
 
 @dataclass
 class DistInfo:
@@ -37,6 +40,25 @@ class DistInfo:
     @property
     def main(self) -> bool:
         return self.rank == 0
+
+
+def remove_leftovers(run_dir: Path) -> None:
+    """Temporary files of checkpoint writes that a kill interrupted (``.NAME.tmpPID``)."""
+    for folder in (run_dir, run_dir / "checkpoints"):
+        if folder.is_dir():
+            for p in folder.glob(f".*{TMP_MARK}*"):
+                p.unlink(missing_ok=True)
+                print(f"removed the leftover of an interrupted write: {p}", flush=True)
+
+
+def check_training_data(cfg: Config) -> None:
+    """Read every training (and validation) file once before step 1, so a corrupt file stops the run
+    at the start with the full list, not at step 7 (and again at every resume)."""
+    from ..data.check import check_or_raise
+    if cfg.data.source == "folder":
+        check_or_raise(cfg.data.root, cfg.data.layout)
+    if cfg.data.val_root:
+        check_or_raise(cfg.data.val_root)
 
 
 def init_distributed() -> DistInfo:
@@ -50,6 +72,7 @@ def init_distributed() -> DistInfo:
 
 
 def select_device(name: str, di: DistInfo) -> torch.device:
+    resolve_device(name, "train.device")  # refuses unknown names and absent devices in one line
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda"):
@@ -115,9 +138,11 @@ def init_generator(model, path: str) -> None:
 class RunLog:
     """TensorBoard scalars and image grids, written by the main rank only."""
 
-    def __init__(self, cfg: Config, run_dir: Path):
+    def __init__(self, cfg: Config, run_dir: Path, start: int = 0):
         from torch.utils.tensorboard import SummaryWriter
-        self.cfg, self.writer = cfg, SummaryWriter(str(run_dir / "tb"))
+        # purge_step: after a resume, events a killed run wrote past its last checkpoint are dropped,
+        # so TensorBoard never shows one step twice
+        self.cfg, self.writer = cfg, SummaryWriter(str(run_dir / "tb"), purge_step=start + 1 if start else None)
 
     def step(self, model, logs: Dict[str, float], done: int, skipped: int) -> None:
         t = self.cfg.train
@@ -177,18 +202,28 @@ def train(cfg: Config, resume: Optional[str] = None, progress: bool = True,
         torch.set_num_threads(cfg.train.threads)
     seed_everything(cfg.train.seed + di.rank, cfg.train.deterministic)
     run_dir = Path(cfg.train.out_dir) / cfg.train.name
-    model, start = setup_model(cfg, di, device, resume)
-    runlog = keeper = validator = None
-    if di.main:
-        save_config(cfg, run_dir / "config.yaml")
-        runlog, keeper = RunLog(cfg, run_dir), CheckpointKeeper(cfg, run_dir)
-        sizes = {k: count_parameters(n) for k, n in model.networks.items()}
-        print(f"device {device} (world size {di.world}); parameters " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
-              + f"; steps {start} -> {cfg.train.steps}; run folder {run_dir}", flush=True)
-        if cfg.data.val_root:
-            from .validate import Validator
-            validator = Validator(cfg)
-    loader = train_loader(cfg, start, di.rank, di.world)
+    fresh = not run_dir.exists()
+    try:  # a start that fails (bad data, bad resume file) leaves no new run folder behind
+        if di.main:
+            output_dir(run_dir, "train.out_dir / train.name")
+            remove_leftovers(run_dir)
+            check_training_data(cfg)
+        model, start = setup_model(cfg, di, device, resume)
+        runlog = keeper = validator = None
+        if di.main:
+            save_config(cfg, run_dir / "config.yaml")
+            runlog, keeper = RunLog(cfg, run_dir, start), CheckpointKeeper(cfg, run_dir)
+            sizes = {k: count_parameters(n) for k, n in model.networks.items()}
+            print(f"device {device} (world size {di.world}); parameters " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())
+                  + f"; steps {start} -> {cfg.train.steps}; run folder {run_dir}", flush=True)
+            if cfg.data.val_root:
+                from .validate import Validator
+                validator = Validator(cfg)
+        loader = train_loader(cfg, start, di.rank, di.world)
+    except BaseException:
+        if fresh and di.main and run_dir.exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     from tqdm import tqdm
     bar = tqdm(total=cfg.train.steps, initial=start, disable=not (progress and di.main), desc=cfg.train.name)
     model.train()
@@ -217,5 +252,7 @@ def train(cfg: Config, resume: Optional[str] = None, progress: bool = True,
     bar.close()
     if runlog is not None:
         runlog.close()
+        print(f"checkpoints (resumable): {run_dir / 'checkpoints'}; generator weights: "
+              f"{run_dir / 'generator_last.safetensors'}" + (" and generator_best.safetensors" if validator else ""), flush=True)
     logs["skipped_total"] = float(skipped)
     return logs
