@@ -6,7 +6,8 @@
 
 Rows, all behind the released coarse generator (checkpoints/gan_matting_real_cf.safetensors):
 - full-resolution single pass (``infer --mode quality``),
-- naive: the same generator at the coarse size, upsampled (refiner off),
+- naive: the same generator at the coarse size, upsampled bilinearly (refiner off),
+- the coarse result brought to full size by the fast guided filter (refiner off),
 - each refiner (``infer --mode fast``).
 Data: the *validation part* of alphamatting_dev (Trimap1, Trimap2; never trained on) and the first
 ``--hair-n`` images of the procedural hair-bench (regions known: hair / jewellery Grad and Conn).
@@ -37,7 +38,7 @@ from gan_matting.models.weights import RELEASED_WEIGHTS, load_generator
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = ("sad", "mse", "grad", "conn")
-FULL, NAIVE = "full-resolution single pass", "naive (coarse, upsampled)"
+FULL, NAIVE, GUIDED = "full-resolution single pass", "naive (coarse, bilinear upsampling)", "coarse + guided upsampling (refiner off)"
 
 
 def _slug(label: str) -> str:
@@ -57,7 +58,8 @@ def main() -> None:
     out = Path(args.out)
     G, _ = load_generator(RELEASED_WEIGHTS)
     predictors = {FULL: generator_predictor(G),
-                  NAIVE: pipeline_predictor(CoarseToFine(G, None, coarse_side=args.coarse_side))}
+                  NAIVE: pipeline_predictor(CoarseToFine(G, None, coarse_side=args.coarse_side, upsample="bilinear")),
+                  GUIDED: pipeline_predictor(CoarseToFine(G, None, coarse_side=args.coarse_side))}
     for item in args.refiner:
         label, path = item.split("=", 1)
         predictors[label] = pipeline_predictor(load_pipeline(G, path, coarse_side=args.coarse_side))

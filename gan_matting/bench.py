@@ -211,10 +211,12 @@ def _infer_predictors(refiner: str | None, coarse_side: int = 0):
     else:  # same cost as trained weights: the timing does not depend on the values
         pipe = CoarseToFine(G, build_network("patch_refiner"), build_network("coarse_error"), coarse_side=coarse_side or 320)
         note = "untrained refiner (no released refiner file; timing only)"
-    naive = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side)
+    guided = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side)
+    naive = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side, upsample="bilinear")
     return {"quality (full-resolution G + cf prior)": generator_predictor(G),
-            f"fast (coarse {pipe.coarse_side} px + refiner, budget {pipe.budget:.0%})": pipeline_predictor(pipe),
-            f"naive (coarse {pipe.coarse_side} px, upsampled)": pipeline_predictor(naive)}, note
+            f"fast (coarse {pipe.coarse_side} px, guided upsampling + refiner, budget {pipe.budget:.0%})": pipeline_predictor(pipe),
+            f"coarse {pipe.coarse_side} px + guided upsampling, no refiner": pipeline_predictor(guided),
+            f"naive (coarse {pipe.coarse_side} px, bilinear upsampling)": pipeline_predictor(naive)}, note
 
 
 def bench_infer(repeats: int, quick: bool, image: str | None = None, trimap: str | None = None,

@@ -262,3 +262,42 @@ def test_refiner_config_is_validated(tmp_path):
 def test_coarse_pass_runs_at_the_coarse_size():
     out = coarse_pass(_tiny_g(), torch.rand(1, 3, 90, 120), _trimap(90, 120), 40)
     assert out["alpha"].shape == (1, 1, 30, 40) and out["image"].shape == (1, 3, 30, 40)
+
+
+def test_guided_upsampling_reproduces_a_linear_colour_model():
+    from gan_matting.inference.coarse_fine import guided_upsample, upsample_coarse
+    torch.manual_seed(0)
+    hi = torch.rand(1, 3, 60, 84)
+    lo = torch.nn.functional.interpolate(hi, size=(20, 28), mode="area")
+    w = torch.tensor([0.5, -0.3, 0.2]).view(1, 3, 1, 1)
+    p_lo = (w * lo).sum(1, keepdim=True) + 0.1
+    out = guided_upsample(lo, p_lo, hi, radius=1, eps=1e-8)
+    assert out.shape == (1, 1, 60, 84)
+    assert torch.allclose(out, (w * hi).sum(1, keepdim=True) + 0.1, atol=1e-3)  # edges of the photo, not the grid
+    bil = torch.nn.functional.interpolate(p_lo, size=(60, 84), mode="bilinear", align_corners=False)
+    assert (bil - ((w * hi).sum(1, keepdim=True) + 0.1)).abs().mean() > 10 * (out - (w * hi).sum(1, keepdim=True) - 0.1).abs().mean()
+    coarse = {"image": lo, "alpha": p_lo.clamp(0, 1), "fg": lo}
+    assert upsample_coarse(hi, coarse, "bilinear").shape == upsample_coarse(hi, coarse).shape == (1, 4, 60, 84)
+
+
+def test_resampled_cells_equal_upsample_then_cut():
+    from gan_matting.inference.patches import extract_cells_resampled
+    torch.manual_seed(0)
+    src = torch.rand(2, 5, 13, 17)
+    size = (50, 71)
+    idx = torch.tensor([[0, 0, 0], [1, 3, 4], [0, 2, 1], [1, 0, 8]])  # incl. border cells
+    full = torch.nn.functional.interpolate(src, size=size, mode="bilinear", align_corners=False)
+    want = extract_cells(full, idx, 8, 3)
+    got = extract_cells_resampled(src, idx, 8, 3, size)
+    assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+
+
+def test_refiner_uses_coarse_features():
+    g = _tiny_g()
+    out = g(torch.rand(1, 3, 32, 32), _trimap(32, 32))
+    assert out["features"].shape == (1, TINY_G["width"], 32, 32)
+    ref = build_network("patch_refiner", width=8, n_layers=3, feat_channels=TINY_G["width"])
+    torch.nn.init.normal_(ref.head.weight, std=0.1)
+    x, t = torch.rand(1, 3, 67, 93), _trimap(67, 93)
+    res = CoarseToFine(g, ref, build_network("coarse_error", width=4), coarse_side=32, patch=8, budget=0.2)(x, t)
+    assert res["alpha"].shape == (1, 1, 67, 93) and len(res["cells"]) > 0

@@ -227,3 +227,13 @@ def test_every_option_has_help():
     missing = [f"{name} {a.option_strings or a.dest}" for name, sp in sub.choices.items() for a in sp._actions
                if a.help is None and a.dest != "help"]
     assert not missing, missing
+
+
+def test_single_image_failure_is_one_line_and_input_checked_first(env, capsys):
+    rc, _o, err = run(["infer", env["root"] / "nope.png", "--out", env["root"] / "o"], capsys)
+    assert rc == 1 and "nope.png" in one_line(err)
+    rc, _o, err = run(["infer", env["img"], "--trimap", env["root"] / "missing.png", "--weights", env["weights"],
+                       "--out", env["root"] / "o"], capsys)
+    assert rc == 1 and "missing.png" in one_line(err)
+    rc, _o, err = run(["infer", env["img"], "--trimap", env["tri"], "--out", env["root"] / "o", "--tile", "5"], capsys)
+    assert rc == 1 and "--tile 5" in one_line(err)

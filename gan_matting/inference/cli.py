@@ -29,6 +29,8 @@ def infer_jobs(src: Path, trimap: Optional[Path]) -> List[Job]:
     """Pair an image (or a folder of images) with a trimap file (or the same-stem file of a folder)."""
     from ..data.io import is_image_file
     from ..data.layouts import list_images
+    if not src.exists():
+        raise GanMattingError(f"{src}: file or folder not found")
     if not src.is_dir() and not is_image_file(src):
         raise GanMattingError(f"{src}: not an image file (by extension)")
     files = list_images(src) if src.is_dir() else [src]
@@ -59,11 +61,13 @@ def run_infer(args) -> int:
 
     from ..validation import output_dir, resolve_device
     device = resolve_device(args.device)
+    if 0 < args.tile < 64:
+        raise GanMattingError(f"--tile {args.tile}: must be 0 (chosen from free memory) or >= 64")
+    jobs = infer_jobs(Path(args.input), Path(args.trimap) if args.trimap else None)
+    out = output_dir(args.out)
     G, _meta = load_generator(args.weights or RELEASED_WEIGHTS, device)
     if not getattr(G, "trimap_free", False) and not args.trimap:
         raise GanMattingError("these weights need a trimap (--trimap); make one with `gan-matting make-trimap`")
-    jobs = infer_jobs(Path(args.input), Path(args.trimap) if args.trimap else None)
-    out = output_dir(args.out)
     if args.mode == "fast":
         from .coarse_fine import load_pipeline, pipeline_predictor
         pipe = load_pipeline(G, args.refiner or RELEASED_REFINER, device, args.coarse_side, args.budget)
@@ -78,6 +82,8 @@ def run_infer(args) -> int:
         write_image(out / "rgba" / f"{p.name}.png", np.concatenate([p.fg, p.alpha[..., None]], axis=-1))
         print(f"{p.name} -> {out / 'alpha' / (p.name + '.png')} ({p.seconds:.2f} s)", flush=True)
         done += 1
+    if failed and len(jobs) == 1:
+        raise GanMattingError(failed[0][1])
     if failed:  # a bad file in the middle of a folder is skipped, not fatal; the summary names each
         print(f"{done} of {len(jobs)} image(s) matted; {len(failed)} failed:", file=sys.stderr)
         for job, why in failed:

@@ -5,13 +5,16 @@
     out["alpha"] (1, 1, H, W), out["fg"] (1, 3, H, W), out["cells"] (N, 3) refined cells, out["error"] coarse error
 
 1. coarse: the generator (with its classical prior, if it has one, computed at the coarse size) runs with
-   the long side at most ``coarse_side``; alpha / fg are upsampled bilinearly to full size.
+   the long side at most ``coarse_side``. Alpha is brought to full size by a *fast guided filter*
+   (He & Sun 2015; Wu et al. 2018's guided upsampling): the local linear model alpha ~ A . I + b is fitted
+   at the coarse size and A, b are upsampled and applied to the full-resolution image, so edges follow the
+   photo, not the coarse grid. Foreground colour is upsampled bilinearly.
 2. error: the generator's own error head if it has one, else the refiner's ``coarse_error`` head.
 3. selection: ``patch x patch`` cells of the unknown band, highest mean predicted error first, at most
    ``budget * H * W`` pixels (BackgroundMattingV2's idea, on a pixel budget).
 4. refine: the patch refiner on each cell with its context, in chunks, results scattered back; known
    trimap regions are copied last.
-Without a refiner (``refiner=None``) this is the naive "downscale -> predict -> upscale" baseline.
+``CoarseToFine(G, None, upsample="bilinear")`` is the naive "downscale -> predict -> upscale" baseline.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from typing import Dict, Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from kornia.filters import box_blur
 
 from ..data.trimap_format import apply_known, unknown_mask
-from .patches import cell_scores, extract_cells, scatter_cells, select_cells
+from .patches import cell_scores, extract_cells, extract_cells_resampled, scatter_cells, select_cells
 from .predict import _prior, predict_tensor
 
 
@@ -43,28 +47,71 @@ def coarse_pass(G: nn.Module, x: torch.Tensor, t: Optional[torch.Tensor], side: 
     out = predict_tensor(G, xs, ts, _prior(G, xs, ts))
     res = {"image": xs, "trimap": ts if ts is not None else torch.full_like(xs[:, :1], 0.5),
            "alpha": out["alpha"].clamp(0, 1), "fg": out["fg"].clamp(0, 1)}
-    if "error" in out:
-        res["error"] = out["error"]
+    for k in ("error", "features"):
+        if k in out:
+            res[k] = out[k]
     return res
 
 
 def refiner_cells(image: torch.Tensor, coarse_up: torch.Tensor, error_up: torch.Tensor, trimap: torch.Tensor,
-                  idx: torch.Tensor, patch: int, margin: int) -> torch.Tensor:
-    """The refiner's input windows (N, 9, P + 2m, P + 2m), channels in REFINER_INPUTS order: image,
-    coarse alpha + fg (``coarse_up``, 4 channels at full size), error, trimap. Cut from each map separately,
-    so no full-size 9-channel copy is ever made."""
-    return torch.cat([extract_cells(v, idx, patch, margin) for v in (image, coarse_up, error_up, trimap)], dim=1)
+                  idx: torch.Tensor, patch: int, margin: int, features: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The refiner's input windows (N, 9 [+ C], P + 2m, P + 2m), channels in REFINER_INPUTS order: image,
+    coarse alpha + fg (``coarse_up``, 4 channels at full size), error, trimap, then the coarse generator's
+    ``features`` (B, C, h, w) at the coarse size, resampled only inside the windows. Cut from each map
+    separately, so no full-size 9-channel copy is ever made."""
+    parts = [extract_cells(v, idx, patch, margin) for v in (image, coarse_up, error_up, trimap)]
+    if features is not None:
+        parts.append(extract_cells_resampled(features, idx, patch, margin, image.shape[-2:]))
+    return torch.cat(parts, dim=1)
 
 
 def _up(v: torch.Tensor, size) -> torch.Tensor:
     return F.interpolate(v, size=size, mode="bilinear", align_corners=False)
 
 
+UPSAMPLERS = ("guided", "bilinear")
+
+
+def guided_upsample(image_lo: torch.Tensor, p_lo: torch.Tensor, image_hi: torch.Tensor, radius: int = 1,
+                    eps: float = 1e-5) -> torch.Tensor:
+    """Colour guided filter fitted at low resolution, applied at high resolution.
+
+    image_lo (B, 3, h, w), p_lo (B, 1, h, w), image_hi (B, 3, H, W) -> (B, 1, H, W). In each (2r+1)^2 window
+    p ~ A . I + b (A: 3-vector from the 3x3 colour covariance + eps, ridge-regularised); the window-averaged
+    A, b are upsampled bilinearly and applied to image_hi. kornia has the same-size guided filter
+    (guided_blur), not this cross-resolution form."""
+    k = (2 * radius + 1, 2 * radius + 1)
+    mean_i, mean_p = box_blur(image_lo, k), box_blur(p_lo, k)
+    cov_ip = box_blur(image_lo * p_lo, k) - mean_i * mean_p
+    b_, _, h, w = image_lo.shape
+    var = torch.stack([box_blur(image_lo[:, i:i + 1] * image_lo[:, j:j + 1], k)[:, 0] - mean_i[:, i] * mean_i[:, j]
+                       for i in range(3) for j in range(3)], dim=-1).reshape(b_, h, w, 3, 3)
+    var = var + eps * torch.eye(3, dtype=var.dtype, device=var.device)
+    a = torch.linalg.solve(var, cov_ip.permute(0, 2, 3, 1).unsqueeze(-1)).squeeze(-1).permute(0, 3, 1, 2)
+    b = mean_p - (a * mean_i).sum(1, keepdim=True)
+    size = image_hi.shape[-2:]
+    a, b = _up(box_blur(a, k), size), _up(box_blur(b, k), size)
+    return (a * image_hi).sum(1, keepdim=True) + b
+
+
+def upsample_coarse(x: torch.Tensor, coarse: Dict[str, torch.Tensor], how: str = "guided") -> torch.Tensor:
+    """Coarse alpha + fg at the size of x: (B, 4, H, W)."""
+    if how not in UPSAMPLERS:
+        raise ValueError(f"upsample must be one of {UPSAMPLERS}, got {how!r}")
+    size = x.shape[-2:]
+    fg = _up(coarse["fg"], size)
+    if how == "bilinear":
+        return torch.cat([_up(coarse["alpha"], size), fg], 1)
+    return torch.cat([guided_upsample(coarse["image"], coarse["alpha"], x).clamp(0, 1), fg], 1)
+
+
 class CoarseToFine:
     def __init__(self, G: nn.Module, refiner: Optional[nn.Module] = None, error_head: Optional[nn.Module] = None,
-                 coarse_side: int = 320, patch: int = 16, budget: float = 0.08, chunk: int = 1024):
-        if coarse_side < 16 or patch < 1 or not 0 <= budget <= 1 or chunk < 1:
-            raise ValueError("coarse_side >= 16, patch >= 1, 0 <= budget <= 1, chunk >= 1")
+                 coarse_side: int = 320, patch: int = 16, budget: float = 0.08, chunk: int = 1024,
+                 upsample: str = "guided"):
+        if coarse_side < 16 or patch < 1 or not 0 <= budget <= 1 or chunk < 1 or upsample not in UPSAMPLERS:
+            raise ValueError(f"coarse_side >= 16, patch >= 1, 0 <= budget <= 1, chunk >= 1, upsample in {UPSAMPLERS}")
+        self.upsample = upsample
         self.G, self.refiner, self.error_head = G, refiner, error_head
         self.coarse_side, self.patch, self.budget, self.chunk = coarse_side, patch, budget, chunk
 
@@ -81,7 +128,7 @@ class CoarseToFine:
         size = x.shape[-2:]
         coarse = coarse_pass(self.G, x, t, self.coarse_side)
         error = self.coarse_error(coarse)
-        coarse_up = _up(torch.cat([coarse["alpha"], coarse["fg"]], 1), size)
+        coarse_up = upsample_coarse(x, coarse, self.upsample)
         alpha, fg = coarse_up[:, :1], coarse_up[:, 1:]
         cells = torch.zeros(0, 3, dtype=torch.long, device=x.device)
         if self.refiner is not None and self.budget > 0:
@@ -92,7 +139,8 @@ class CoarseToFine:
             cells = select_cells(cell_scores(error_up, unk, self.patch), k)
             a_parts, f_parts = [], []
             for i in range(0, len(cells), self.chunk):
-                win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, self.refiner.margin)
+                feats = coarse.get("features") if getattr(self.refiner, "feat_channels", 0) else None
+                win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, self.refiner.margin, feats)
                 out = self.refiner(win)
                 a_parts.append(out["alpha"])
                 f_parts.append(out["fg"])

@@ -58,6 +58,30 @@ def extract_cells(x: torch.Tensor, idx: torch.Tensor, patch: int, margin: int) -
     return out.permute(0, 3, 1, 2).contiguous()
 
 
+def extract_cells_resampled(src: torch.Tensor, idx: torch.Tensor, patch: int, margin: int, size) -> torch.Tensor:
+    """The windows ``extract_cells`` would cut from ``src`` (B, C, h, w) upsampled bilinearly to ``size``
+    (H, W), without making that full-size copy: only the window pixels are sampled (grid_sample with the
+    same pixel-centre convention as F.interpolate(align_corners=False))."""
+    s = patch + 2 * margin
+    n, c = len(idx), src.shape[1]
+    if n == 0:
+        return src.new_zeros(0, c, s, s)
+    big_h, big_w = size
+    ar = torch.arange(s, device=src.device) - margin
+    rows = (idx[:, 1:2] * patch + ar).clamp(0, big_h - 1).to(src.dtype)  # (N, S)
+    cols = (idx[:, 2:3] * patch + ar).clamp(0, big_w - 1).to(src.dtype)
+    gy = ((rows + 0.5) / big_h * 2 - 1)[:, :, None].expand(n, s, s)
+    gx = ((cols + 0.5) / big_w * 2 - 1)[:, None, :].expand(n, s, s)
+    grid = torch.stack([gx, gy], dim=-1)
+    out = src.new_empty(n, c, s, s)
+    for b in idx[:, 0].unique().tolist():  # one sampling call per image of the batch
+        sel = idx[:, 0] == b
+        g = grid[sel].reshape(1, -1, s, 2)
+        v = F.grid_sample(src[b:b + 1], g, mode="bilinear", padding_mode="border", align_corners=False)
+        out[sel] = v.reshape(c, -1, s, s).transpose(0, 1)
+    return out
+
+
 def scatter_cells(dst: torch.Tensor, cells: torch.Tensor, idx: torch.Tensor, patch: int) -> torch.Tensor:
     """Copy of dst (B, C, H, W) with each selected cell replaced by cells (N, C, patch, patch); the parts of
     border cells that fall outside the image are dropped."""

@@ -6,7 +6,9 @@
     out = ref(cells)     # cells (N, 9, P + 2m, P + 2m) -> {"alpha": (N, 1, P, P), "fg": (N, 3, P, P)}
 
 The refiner sees, per cell, the full-resolution image, the upsampled coarse alpha / foreground / error
-and the trimap (``REFINER_INPUTS`` channels, in that order). Its 3x3 convolutions are *valid* (no
+and the trimap (``REFINER_INPUTS`` channels, in that order), then optionally ``feat_channels`` of the
+coarse generator's hidden features, upsampled (BackgroundMattingV2 hands its refiner the same kind of
+context: what the coarse network knows about a region that a 9 x 9 window cannot see). Its 3x3 convolutions are *valid* (no
 padding): each eats one pixel of context per side, so ``margin == n_layers`` and a cell's result depends
 only on its own window. That makes patch selection, scattering and tiling exact by construction.
 It predicts residuals on top of the coarse alpha / foreground, zero-initialised, so an untrained refiner
@@ -29,12 +31,12 @@ REFINER_CHANNELS = 9
 
 @register_network("patch_refiner")
 class PatchRefiner(nn.Module):
-    def __init__(self, width: int = 16, n_layers: int = 4):
+    def __init__(self, width: int = 16, n_layers: int = 4, feat_channels: int = 0):
         super().__init__()
         if n_layers < 2:
             raise ValueError("patch_refiner needs n_layers >= 2")
-        self.margin = n_layers
-        chans = [REFINER_CHANNELS] + [width] * (n_layers - 2) + [width // 2]
+        self.margin, self.feat_channels = n_layers, feat_channels
+        chans = [REFINER_CHANNELS + feat_channels] + [width] * (n_layers - 2) + [width // 2]
         layers = []
         for cin, cout in zip(chans[:-1], chans[1:]):
             layers += [nn.Conv2d(cin, cout, 3), nn.LeakyReLU(0.2, inplace=True)]

@@ -7,6 +7,7 @@
     out["fg"]:    (B, 3, H, W) in [0, 1]   a residual over the input image, clamped
     out["error"]: (B, 1, H, W) >= 0        optional predicted |alpha error| (for the refiner)
     out["trimap_logits"]: (B, 3, H, W)     trimap-free mode only: bg / unknown / fg
+    out["features"]: (B, width, H, W)      the output head's hidden layer (context for the patch refiner)
 
 With ``prior`` set (DCNN matting, Cho et al. 2016) the network also sees a classical solver's alpha and
 predicts a correction of it: alpha = clamp(prior + delta), delta starting at exactly 0, so an untrained
@@ -123,9 +124,11 @@ class UNetGenerator(nn.Module):
         y = feats.pop()
         for up in self.ups:
             y = up(y, feats.pop())
-        y = self.head(torch.cat([y, x], dim=1))[..., :h, :w]
+        hidden = self.head[1](self.head[0](torch.cat([y, x], dim=1)))
+        y = self.head[2](hidden)[..., :h, :w]
         alpha = y[:, 0:1] + prior[:, 0:1] if self.prior else y[:, 0:1]  # the first prior is the one corrected
-        out = {"alpha": alpha.clamp(0, 1), "fg": (image + y[:, 1:4]).clamp(0, 1)}
+        out = {"alpha": alpha.clamp(0, 1), "fg": (image + y[:, 1:4]).clamp(0, 1),
+               "features": hidden[..., :h, :w]}  # the head's hidden layer: context for the patch refiner
         k = 4
         if self.error_head:
             out["error"] = F.softplus(y[:, k:k + 1])

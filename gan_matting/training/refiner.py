@@ -33,7 +33,7 @@ from ..data.io import read_alpha, read_rgb, read_trimap
 from ..data.layouts import read_folder
 from ..data.regions import decode_regions, REGION_IDS
 from ..data.trimap_format import trimap_to_unit, unknown_mask
-from ..inference.coarse_fine import coarse_pass, refiner_cells
+from ..inference.coarse_fine import coarse_pass, refiner_cells, upsample_coarse
 from ..inference.patches import cell_scores, extract_cells
 from ..losses import GANLoss
 from ..losses.texture import gabor_structure_loss, gram_style_loss
@@ -58,12 +58,11 @@ class Entry:
     _up: Optional[Dict[int, torch.Tensor]] = None
 
     def upsampled(self, side: int) -> torch.Tensor:
-        """Coarse alpha and fg at full size (1, 4, H, W), computed once per coarse side."""
+        """Coarse alpha and fg at full size (1, 4, H, W), as inference makes them, once per coarse side."""
         self._up = self._up if self._up is not None else {}
         if side not in self._up:
-            c = self.coarse[side]
-            self._up[side] = F.interpolate(torch.cat([c["alpha"], c["fg"]], 1), size=self.image.shape[-2:],
-                                           mode="bilinear", align_corners=False)
+            with torch.no_grad():
+                self._up[side] = upsample_coarse(self.image, self.coarse[side])
         return self._up[side]
 
 
@@ -115,12 +114,22 @@ def load_entries(cfg: RefinerConfig, G: torch.nn.Module, progress: bool = True) 
     return entries
 
 
+def coarse_feature_channels(G: torch.nn.Module) -> int:
+    """Channels of the coarse generator's ``features`` output (0 if it has none)."""
+    with torch.no_grad():
+        x, t = torch.rand(1, 3, 32, 32), torch.full((1, 1, 32, 32), 0.5)
+        kw = {"prior": torch.rand(1, len(G.prior.split("+")), 32, 32)} if getattr(G, "prior", "") else {}
+        out = G(x, None if getattr(G, "trimap_free", False) else t, **kw)
+    return int(out["features"].shape[1]) if "features" in out else 0
+
+
 class RefinerGAN:
     """Networks, optimisers and the step; the attributes follow the trainer's checkpoint contract."""
 
-    def __init__(self, cfg: RefinerConfig, device: torch.device):
+    def __init__(self, cfg: RefinerConfig, device: torch.device, feat_channels: int = 0):
         self.cfg, self.device = cfg, device
-        self.refiner_cfg = {"name": "patch_refiner", "width": cfg.width, "n_layers": cfg.n_layers}
+        self.refiner_cfg = {"name": "patch_refiner", "width": cfg.width, "n_layers": cfg.n_layers,
+                            "feat_channels": feat_channels if cfg.features else 0}
         self.error_cfg = {"name": "coarse_error", "width": cfg.error_width}
         self.networks = {"refiner": build_network(**self.refiner_cfg).to(device),
                          "error_head": build_network(**self.error_cfg).to(device)}
@@ -185,7 +194,8 @@ class RefinerGAN:
                 idx = torch.cat([idx, self._draw(hair, n_hair)])
             if len(idx) == 0:
                 continue
-            parts["stack"].append(refiner_cells(x, up, err_up, t, idx, P, m))
+            feats = c.get("features") if self.refiner_cfg["feat_channels"] else None
+            parts["stack"].append(refiner_cells(x, up, err_up, t, idx, P, m, feats))
             parts["alpha"].append(extract_cells(a, idx, P, 0))
             parts["image"].append(extract_cells(x, idx, P, 0))
             fg = e.fg.to(self.device) if e.fg is not None else x
@@ -266,7 +276,7 @@ def train_refiner(cfg: RefinerConfig, resume: bool = False, stop_after: Optional
     output_dir(run_dir, "out_dir / name")
     remove_leftovers(run_dir)
     G, _ = load_generator(cfg.coarse_weights, device)
-    model = RefinerGAN(cfg, device)
+    model = RefinerGAN(cfg, device, feat_channels=coarse_feature_channels(G))
     start = 0
     if resume:
         start = restore(model, load_state(run_dir / "checkpoints"), cfg_dict=to_dict(cfg))

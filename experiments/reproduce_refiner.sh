@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Issue 10's tables from scratch: stage-2 training (the refiner with and without its GAN/style/Gabor
+# terms), the refiner ablation, and the speed + memory bench. Re-running resumes unfinished trainings.
+#   bash experiments/reproduce_refiner.sh            # needs ../shared/data (alphamatting_dev, fur_1080p)
+set -euo pipefail
+GM=${GM:-gan-matting}
+PY=${PY:-python}
+SHARED=${SHARED:-../shared/data}
+[ -f runs/data/refiner_train_synth/meta.json ] || \
+  $GM synth --preset train --n 16 --seed 777 --size 1024 --out runs/data/refiner_train_synth --workers 2
+[ -f runs/data/hair_bench12/meta.json ] || \
+  $GM synth --preset hair-bench --n 12 --out runs/data/hair_bench12 --workers 2   # the first 12 of hair-bench
+for name in refiner refiner_l1; do
+  resume=(); [ -d "runs/$name/checkpoints" ] && resume=(--resume)
+  $GM train-refiner --config "experiments/$name.yaml" "${resume[@]}" --no-progress
+done
+$PY experiments/refiner_ablation.py --out runs/refiner_ablation \
+  --refiner "refiner, L1 + grad only=runs/refiner_l1/refiner_last.safetensors" \
+  --refiner "refiner, + GAN + style + Gabor=runs/refiner/refiner_last.safetensors"
+# speed: a 1080p fur photo (its trimap from the *predicted* alpha shipped with it; never scored)
+mkdir -p runs/bench_input
+$GM make-trimap --mask "$SHARED/fur_1080p_pseudo_alpha/pseudo_alpha_GFM_prediction_NOT_GT/sample1.png" \
+  --radius 10 --out runs/bench_input/sample1_trimap.png
+$GM bench infer --image "$SHARED/fur_1080p_pseudo_alpha/input/sample1.jpg" --trimap runs/bench_input/sample1_trimap.png \
+  --refiner "${REFINER:-checkpoints/gan_matting_refiner.safetensors}" --repeats 3 --out runs/bench
