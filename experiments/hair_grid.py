@@ -1,6 +1,9 @@
 """Image grid of hair crops: photo | cf | model | GT (GT only where it exists).
 
     python experiments/hair_grid.py --weights checkpoints/gan_matting_real_cf.safetensors --out docs/hair_grid.png
+    python experiments/hair_grid.py --weights checkpoints/gan_matting_real_cf.safetensors \
+        --refiner checkpoints/gan_matting_refiner.safetensors --out docs/fast_mode_grid.png
+        # photo | full resolution | naive coarse upscale | fast mode | GT
 
 Rows: validation hair/fur crops of alphamatting_dev (never trained on), then alphamatting_test images
 (no GT: the last column is left grey). Crops are taken where the Trimap2 band is densest.
@@ -46,8 +49,19 @@ def main() -> None:
     ap.add_argument("--out", default="docs/hair_grid.png")
     ap.add_argument("--crop", type=int, default=160)
     ap.add_argument("--scale", type=int, default=2)
+    ap.add_argument("--refiner", help="compare the fast mode instead of cf: full-res | naive | fast columns")
     args = ap.parse_args()
     G, _ = load_generator(args.weights)
+    if args.refiner:
+        from gan_matting.inference.coarse_fine import CoarseToFine, load_pipeline, pipeline_predictor
+        naive = pipeline_predictor(CoarseToFine(G, None, upsample="bilinear"))
+        fast = pipeline_predictor(load_pipeline(G, args.refiner))
+        heads = ("photo", "full resolution", "naive coarse upscale", "fast mode", "ground truth")
+        methods = [lambda img, tri: predict_image(G, img, tri)[0], lambda img, tri: naive(img, tri)[0],
+                   lambda img, tri: fast(img, tri)[0]]
+    else:
+        heads = ("photo", "closed-form (cf)", "gan_matting", "ground truth")
+        methods = [lambda img, tri: classical_prior("cf", img, tri), lambda img, tri: predict_image(G, img, tri)[0]]
     tiles = []
     for ds, name, tname in ROWS:
         root = SHARED / ds
@@ -55,21 +69,21 @@ def main() -> None:
         if not img_p.is_file():
             continue
         img, tri = read_rgb(img_p), read_trimap(root / tname / f"{name}.png")
-        cf = classical_prior("cf", img, tri)
-        model = predict_image(G, img, tri)[0]
+        alphas = [m(img, tri) for m in methods]
         gt_p = root / "alpha" / f"{name}.png"
         gt = read_alpha(gt_p) if gt_p.is_file() else np.full(tri.shape, 0.5, np.float32)
         y, x = densest_window(tri, args.crop)
         c = (slice(y, y + args.crop), slice(x, x + args.crop))
-        cols = [img[c]] + [np.repeat(a[c][..., None], 3, 2) for a in (cf, model, gt)]
+        cols = [img[c]] + [np.repeat(a[c][..., None], 3, 2) for a in (*alphas, gt)]
         tiles.append((f"{ds.split('_')[1]}/{name} {tname}", np.concatenate(cols, axis=1)))
     s, pad = args.crop * args.scale, 18
-    sheet = Image.new("RGB", (4 * s, len(tiles) * (s + pad) + pad), "white")
+    n = len(heads)
+    sheet = Image.new("RGB", (n * s, len(tiles) * (s + pad) + pad), "white")
     d = ImageDraw.Draw(sheet)
-    for i, h in enumerate(("photo", "closed-form (cf)", "gan_matting", "ground truth")):
+    for i, h in enumerate(heads):
         d.text((i * s + 4, 3), h, fill="black")
     for r, (label, row) in enumerate(tiles):
-        im = Image.fromarray((np.clip(row, 0, 1) * 255).round().astype(np.uint8)).resize((4 * s, s), Image.NEAREST)
+        im = Image.fromarray((np.clip(row, 0, 1) * 255).round().astype(np.uint8)).resize((n * s, s), Image.NEAREST)
         y0 = pad + r * (s + pad)
         sheet.paste(im, (0, y0))
         d.text((4, y0 + s + 2), label, fill="black")

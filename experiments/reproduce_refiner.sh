@@ -10,13 +10,20 @@ SHARED=${SHARED:-../shared/data}
   $GM synth --preset train --n 16 --seed 777 --size 1024 --out runs/data/refiner_train_synth --workers 2
 [ -f runs/data/hair_bench12/meta.json ] || \
   $GM synth --preset hair-bench --n 12 --out runs/data/hair_bench12 --workers 2   # the first 12 of hair-bench
-for name in refiner refiner_l1; do
-  resume=(); [ -d "runs/$name/checkpoints" ] && resume=(--resume)
-  $GM train-refiner --config "experiments/$name.yaml" "${resume[@]}" --no-progress
-done
+train() {  # name config [--set ...]: resumes a run that a previous call left unfinished
+  local name=$1 config=$2; shift 2
+  local resume=(); [ -d "runs/$name/checkpoints" ] && resume=(--resume)
+  $GM train-refiner --config "$config" --set "name=$name" "$@" "${resume[@]}" --no-progress
+}
+train refiner experiments/refiner.yaml                      # released as checkpoints/gan_matting_refiner.safetensors
+train refiner_l1 experiments/refiner_l1.yaml
+train refiner_f experiments/refiner.yaml --set features=true
+train refiner_l1_f experiments/refiner_l1.yaml --set features=true
 $PY experiments/refiner_ablation.py --out runs/refiner_ablation \
   --refiner "refiner, L1 + grad only=runs/refiner_l1/refiner_last.safetensors" \
-  --refiner "refiner, + GAN + style + Gabor=runs/refiner/refiner_last.safetensors"
+  --refiner "refiner, + GAN + style + Gabor=runs/refiner/refiner_last.safetensors" \
+  --refiner "refiner + G features, L1 + grad only=runs/refiner_l1_f/refiner_last.safetensors" \
+  --refiner "refiner + G features, + GAN + style + Gabor=runs/refiner_f/refiner_last.safetensors"
 # speed: a 1080p fur photo (its trimap from the *predicted* alpha shipped with it; never scored)
 mkdir -p runs/bench_input
 $GM make-trimap --mask "$SHARED/fur_1080p_pseudo_alpha/pseudo_alpha_GFM_prediction_NOT_GT/sample1.png" \

@@ -292,7 +292,7 @@ class RefinerConfig:
     synth_root: str = ""              # custom-layout folder (images/alphas/fg/trimaps/regions), e.g. `synth --preset train`
     width: int = 16
     n_layers: int = 4                 # = context margin in px (valid 3x3 convs)
-    features: bool = True             # also feed the coarse generator's hidden features to the refiner
+    features: bool = False            # also feed the coarse generator's hidden features to the refiner
     error_width: int = 16
     train_patch: int = 32             # cell side while training (inference uses `patch`)
     patch: int = 16                   # cell side at inference
