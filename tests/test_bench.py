@@ -31,3 +31,20 @@ def test_bench_quick_writes_tables(tmp_path):
         assert s_per_step > 0 and per_s == pytest.approx(int(r[3].split(" x ")[0]) / s_per_step, rel=0.02)
     g_only = train_rows[1]
     assert g_only[2] == "0" and float(g_only[-1]) < 1.0  # no D is built, so the step is cheaper
+
+
+@pytest.mark.slow
+def test_bench_infer_quick_compares_modes_with_closed_form(tmp_path):
+    assert main(["bench", "infer", "--quick", "--repeats", "1", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "bench_infer.md").read_text()
+    assert "- date:" in text and "- torch:" in text
+    rows = _rows(text)
+    speed = {r[0]: r for r in rows if len(r) == 4}
+    first = next(iter(speed.values()))
+    assert first[0].startswith("closed-form") and float(first[3]) == 1.0
+    assert any(k.startswith("fast") for k in speed) and any(k.startswith("naive") for k in speed)
+    for r in speed.values():
+        assert float(r[1]) > 0 and float(r[3]) == pytest.approx(float(r[1]) / float(first[1]), abs=0.002)
+    sizes = [r for r in rows if len(r) == 3 and r[0][0].isdigit()]
+    assert [r[0] for r in sizes] == ["640x360", "1280x720"] and all(float(r[2]) > 0 for r in sizes)
+    assert "GAN_MATTING_PRIOR_CACHE" not in __import__("os").environ  # the cache switch is given back
