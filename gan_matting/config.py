@@ -293,6 +293,8 @@ class RefinerConfig:
     width: int = 16
     n_layers: int = 4                 # = context margin in px (valid 3x3 convs)
     features: bool = False            # also feed the coarse generator's hidden features to the refiner
+    joint: bool = False               # also fine-tune the coarse generator (default: stage 2, generator frozen)
+    lr_g: float = 1e-5                # its learning rate when joint
     error_width: int = 16
     train_patch: int = 32             # cell side while training (inference uses `patch`)
     patch: int = 16                   # cell side at inference
@@ -325,7 +327,7 @@ def validate_refiner(cfg: RefinerConfig) -> None:
         raise GanMattingError("refiner config: give real_root and/or synth_root (training data with ground truth)")
     positive = {"width": cfg.width, "error_width": cfg.error_width, "cells": cfg.cells, "steps": cfg.steps,
                 "patch": cfg.patch, "train_patch": cfg.train_patch, "ckpt_every": cfg.ckpt_every,
-                "lr": cfg.lr, "lr_d": cfg.lr_d, "d_layers": cfg.d_layers}
+                "lr": cfg.lr, "lr_d": cfg.lr_d, "lr_g": cfg.lr_g, "d_layers": cfg.d_layers}
     for k, v in positive.items():
         if v <= 0:
             raise GanMattingError(f"refiner config key '{k}' must be > 0, got {v}")

@@ -301,3 +301,20 @@ def test_refiner_uses_coarse_features():
     x, t = torch.rand(1, 3, 67, 93), _trimap(67, 93)
     res = CoarseToFine(g, ref, build_network("coarse_error", width=4), coarse_side=32, patch=8, budget=0.2)(x, t)
     assert res["alpha"].shape == (1, 1, 67, 93) and len(res["cells"]) > 0
+
+
+def test_joint_fine_tuning_trains_the_coarse_generator_too(tmp_path, tiny_synth):
+    from gan_matting.models.weights import load_generator
+    from gan_matting.training.refiner import train_refiner
+    gpath = tmp_path / "g.safetensors"
+    _tiny_g(gpath)
+    cfg = _refiner_cfg(tmp_path, tiny_synth, gpath, "joint=true", "lr_g=1e-2", "steps=2", "name=j")
+    train_refiner(cfg, progress=False)
+    g0, _ = load_generator(gpath)
+    g1, md = load_generator(tmp_path / "j" / "generator_joint.safetensors")
+    changed = [k for k, v in g0.state_dict().items() if "running" not in k and "num_batches" not in k
+               and not torch.equal(v, g1.state_dict()[k])]
+    assert changed  # gradients reached the generator through the guided upsampling and the refiner
+    assert all(torch.equal(v, g1.state_dict()[k]) for k, v in g0.state_dict().items() if "running" in k)  # BN frozen
+    _nets, rmd = load_refiner(tmp_path / "j" / "refiner_last.safetensors")
+    assert rmd["coarse_weights"] == "generator_joint.safetensors" and md["joint_with"] == "refiner_last.safetensors"

@@ -237,3 +237,47 @@ def test_single_image_failure_is_one_line_and_input_checked_first(env, capsys):
     assert rc == 1 and "missing.png" in one_line(err)
     rc, _o, err = run(["infer", env["img"], "--trimap", env["tri"], "--out", env["root"] / "o", "--tile", "5"], capsys)
     assert rc == 1 and "--tile 5" in one_line(err)
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_checkpoint_write_then_clean_resume(env):
+    """A real SIGKILL while step 4's checkpoint is being written (held open by a slowed torch.save): the
+    partial temporary file is left, the next start removes it, and resuming gives the straight run's state."""
+    import subprocess
+    import sys
+    import time
+    from gan_matting.config import load_config
+    from gan_matting.training.checkpoint import load_state
+    from gan_matting.training.trainer import train
+    from .conftest import REPO
+    out = env["root"] / "runs"
+    sets = TINY + [f"data.root={env['data']}", f"train.out_dir={out}", "train.steps=4"]
+    smoke = str(REPO / "experiments" / "smoke_cpu.yaml")  # the same config in and out of the killed process
+    train(load_config(smoke, sets + ["train.name=straight"]), progress=False)
+    code = ("import sys, time, torch\n"
+            "real = torch.save\n"
+            "def slow(obj, f, *a, **k):\n"
+            "    real(obj, f, *a, **k)\n"
+            "    if 'step_0000004' in str(f):\n"
+            "        time.sleep(300)  # killed here: the temporary file exists, the rename has not happened\n"
+            "torch.save = slow\n"
+            "from gan_matting.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n")
+    args = [sys.executable, "-c", code, "train", "--config", smoke, "--no-progress"] + \
+        sum((["--set", s] for s in sets + ["train.name=k"]), [])
+    proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ck = out / "k" / "checkpoints"
+    deadline = time.time() + 240
+    while time.time() < deadline and not list(ck.glob(".step_0000004.pt.tmp*")):
+        time.sleep(0.1)
+    time.sleep(0.5)
+    proc.kill()
+    proc.wait()
+    leftovers = list(ck.glob(".step_0000004.pt.tmp*"))
+    assert leftovers and not (ck / "step_0000004.pt").exists(), proc.stderr.read().decode()[-2000:]
+    train(load_config(smoke, sets + ["train.name=k"]), resume=str(ck), progress=False)
+    assert not list(ck.glob(".*.tmp*"))
+    a, b = load_state(out / "straight" / "checkpoints"), load_state(ck)
+    assert a["step"] == b["step"] == 4
+    for k, v in a["networks"]["G"].items():
+        assert torch.equal(v, b["networks"]["G"][k]), k

@@ -44,9 +44,12 @@ def coarse_pass(G: nn.Module, x: torch.Tensor, t: Optional[torch.Tensor], side: 
     size = coarse_size(x.shape[-2], x.shape[-1], side)
     xs = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
     ts = F.interpolate(t, size=size, mode="nearest") if t is not None else None
-    out = predict_tensor(G, xs, ts, _prior(G, xs, ts))
+    prior = _prior(G, xs, ts)
+    out = predict_tensor(G, xs, ts, prior)
     res = {"image": xs, "trimap": ts if ts is not None else torch.full_like(xs[:, :1], 0.5),
            "alpha": out["alpha"].clamp(0, 1), "fg": out["fg"].clamp(0, 1)}
+    if prior is not None:
+        res["prior"] = prior
     for k in ("error", "features"):
         if k in out:
             res[k] = out[k]

@@ -126,8 +126,10 @@ def coarse_feature_channels(G: torch.nn.Module) -> int:
 class RefinerGAN:
     """Networks, optimisers and the step; the attributes follow the trainer's checkpoint contract."""
 
-    def __init__(self, cfg: RefinerConfig, device: torch.device, feat_channels: int = 0):
+    def __init__(self, cfg: RefinerConfig, device: torch.device, feat_channels: int = 0,
+                 G: Optional[torch.nn.Module] = None):
         self.cfg, self.device = cfg, device
+        self.g_config: Dict[str, object] = {}  # the coarse generator's config, for a joint release
         self.refiner_cfg = {"name": "patch_refiner", "width": cfg.width, "n_layers": cfg.n_layers,
                             "feat_channels": feat_channels if cfg.features else 0}
         self.error_cfg = {"name": "coarse_error", "width": cfg.error_width}
@@ -138,6 +140,11 @@ class RefinerGAN:
         if cfg.lambda_adv > 0:
             self.networks["d"] = build_network("patch_d", in_channels=4, width=cfg.d_width, n_layers=cfg.d_layers).to(device)
             self.optimizers["d"] = torch.optim.Adam(self.networks["d"].parameters(), lr=cfg.lr_d, betas=(0.5, 0.999))
+        if cfg.joint:  # joint fine-tuning: the coarse generator learns too (BatchNorm statistics stay frozen)
+            if G is None:
+                raise GanMattingError("refiner training with joint: true needs the coarse generator")
+            self.networks["G"] = G
+            self.optimizers["G"] = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=(0.5, 0.999))
         self.schedulers = {k: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=cfg.steps) for k, o in self.optimizers.items()}
         self.scaler = None
         self.cell_gen = torch.Generator().manual_seed(cfg.seed + 31)
@@ -175,15 +182,20 @@ class RefinerGAN:
             side = cfg.coarse_sides[int(torch.randint(len(cfg.coarse_sides), (1,), generator=self.cell_gen))]
             c = {k: v.to(self.device) for k, v in e.coarse[side].items()}
             x, t, a = e.image.to(self.device), e.trimap.to(self.device), e.alpha.to(self.device)
+            if "G" in self.networks:  # joint: the coarse result is recomputed, with gradients into G
+                out = self.networks["G"](c["image"], c["trimap"], c.get("prior"))
+                c.update(alpha=out["alpha"], fg=out["fg"], features=out["features"])
             head = self.networks["error_head"]
             with torch.no_grad():  # the refiner's input: the whole coarse error map
                 err = head(c["image"], c["alpha"], c["fg"], c["trimap"])
-            up = e.upsampled(side)
+            up = upsample_coarse(x, c) if "G" in self.networks else e.upsampled(side)
             true_err = (up[:, :1] - a).abs()
             # the head learns on one random coarse crop per image (cheaper than the whole map, same convolution)
             crop = self._coarse_crop(c["alpha"].shape[-2:], 96)
             target = F.interpolate(true_err, size=err.shape[-2:], mode="area")[crop]
-            err_losses.append(F.l1_loss(head(*(c[k][crop] for k in ("image", "alpha", "fg", "trimap"))), target))
+            # (detached: in joint mode the generator must not learn to make its error easy to predict)
+            err_losses.append(F.l1_loss(head(*(c[k][crop].detach() for k in ("image", "alpha", "fg", "trimap"))),
+                                        target.detach()))
             err_up = F.interpolate(err, size=x.shape[-2:], mode="bilinear", align_corners=False)
             unk = unknown_mask(t)
             n_hair = round(per * cfg.hair_frac) if e.detail is not None else 0
@@ -244,21 +256,28 @@ class RefinerGAN:
         if not torch.isfinite(loss):
             raise GanMattingError("refiner training: non-finite loss (lower lr?)")
         loss.backward()
-        self.optimizers["refiner"].step()
-        self.optimizers["error_head"].step()
+        for k in ("refiner", "error_head", "G"):
+            if k in self.optimizers:
+                self.optimizers[k].step()
         for s in self.schedulers.values():
             s.step()
         logs["loss"] = float(loss.detach())
         m = cfg.n_layers  # the coarse alpha of the same cells: what the refiner has to beat
-        logs["coarse_l1"] = float((b["stack"][:, 3:4, m:-m, m:-m] - a).abs().mean())
+        logs["coarse_l1"] = float((b["stack"][:, 3:4, m:-m, m:-m] - a).abs().mean().detach())
         logs.update({k: float(v.detach()) for k, v in terms.items()})
         return logs
 
     def release(self, path: Path, step: int) -> Path:
         c = self.cfg
+        coarse_name = Path(c.coarse_weights).name
+        if "G" in self.networks:  # the fine-tuned generator goes beside the refiner; use the two together
+            from ..models.weights import save_generator
+            g_path = path.with_name("generator_joint.safetensors")
+            save_generator(self.networks["G"], g_path, self.g_config, {"step": step, "joint_with": path.name})
+            coarse_name = g_path.name
         return save_refiner({"refiner": (self.networks["refiner"], self.refiner_cfg),
                              "error_head": (self.networks["error_head"], self.error_cfg)}, path,
-                            {"step": step, "coarse_weights": Path(c.coarse_weights).name, "coarse_side": c.coarse_side,
+                            {"step": step, "coarse_weights": coarse_name, "coarse_side": c.coarse_side,
                              "patch": c.patch, "budget": c.budget,
                              "losses": json.dumps({k: getattr(c, k) for k in dir(c) if k.startswith("lambda_")})})
 
@@ -275,8 +294,9 @@ def train_refiner(cfg: RefinerConfig, resume: bool = False, stop_after: Optional
     run_dir = Path(cfg.out_dir) / cfg.name
     output_dir(run_dir, "out_dir / name")
     remove_leftovers(run_dir)
-    G, _ = load_generator(cfg.coarse_weights, device)
-    model = RefinerGAN(cfg, device, feat_channels=coarse_feature_channels(G))
+    G, g_meta = load_generator(cfg.coarse_weights, device)
+    model = RefinerGAN(cfg, device, feat_channels=coarse_feature_channels(G), G=G)
+    model.g_config = json.loads(g_meta["generator"])
     start = 0
     if resume:
         start = restore(model, load_state(run_dir / "checkpoints"), cfg_dict=to_dict(cfg))
@@ -292,6 +312,7 @@ def train_refiner(cfg: RefinerConfig, resume: bool = False, stop_after: Optional
     logs: Dict[str, float] = {}
     for n in model.networks.values():
         n.train()
+    G.eval()  # frozen, or (joint) fine-tuned with its BatchNorm statistics kept
     for step in tqdm(range(start, last), initial=start, total=cfg.steps, desc=cfg.name, disable=not progress):
         logs = model.step(entries)
         done = step + 1
