@@ -62,7 +62,6 @@ def run_baseline(method: str, image: np.ndarray, trimap: np.ndarray,
     trivial = trivial_alpha(tri)
     if trivial is not None:  # nothing to solve: the solvers would fail or return this anyway
         return trivial.astype(np.float32), (image.astype(np.float32) if with_foreground else None)
-    pm = pymatting_module()
     # pymatting prints "PERFORMANCE WARNING" each time its incomplete Cholesky retries with a larger
     # shift; the retry is the intended path, so keep the console readable
     try:
@@ -72,7 +71,11 @@ def run_baseline(method: str, image: np.ndarray, trimap: np.ndarray,
         raise GanMattingError(f"{method} solver failed: {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}") from None
     if not np.isfinite(alpha).all():
         raise GanMattingError(f"{method} solver did not converge (non-finite alpha)")
-    fg = None
-    if with_foreground:
-        fg = np.clip(pm.estimate_foreground_ml(img, alpha), 0.0, 1.0)
-    return alpha.astype(np.float32), (fg.astype(np.float32) if fg is not None else None)
+    return alpha.astype(np.float32), (ml_foreground(img, alpha) if with_foreground else None)
+
+
+def ml_foreground(image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Foreground colour from an image and *any* alpha: pymatting's multilevel estimate (Germer et al.
+    2020). (H, W, 3) float32 on [0, 1]."""
+    fg = pymatting_module().estimate_foreground_ml(np.asarray(image, np.float64), np.asarray(alpha, np.float64))
+    return np.clip(fg, 0.0, 1.0).astype(np.float32)

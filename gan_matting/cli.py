@@ -222,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--coarse-side", type=int_at_least(0), default=0, help="fast mode: coarse long side in px (0 = the refiner's setting)")
     s.add_argument("--budget", type=float_in(0.0, 1.0, allow=(-1.0,)), default=-1.0,
                    help="fast mode: share of pixels refined, 0..1 (-1 = the refiner's setting; 0 = no refinement)")
+    s.add_argument("--fg", default="ml", choices=["ml", "model"],
+                   help="foreground colour: ml = pymatting's estimate from the predicted alpha (default; lower F "
+                        "error, README's F table), model = the generator's own F")
+    s.add_argument("--composite-on", metavar="COLOR|IMAGE",
+                   help="also write composite/NAME.png on a colour (#RRGGBB or R,G,B) or an image, for a visual check")
     s.add_argument("--tile", type=int_at_least(0), default=0, help="quality mode: tile side in px (0 = from free memory)")
     s.set_defaults(fn=cmd_infer)
 

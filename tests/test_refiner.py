@@ -318,3 +318,27 @@ def test_joint_fine_tuning_trains_the_coarse_generator_too(tmp_path, tiny_synth)
     assert all(torch.equal(v, g1.state_dict()[k]) for k, v in g0.state_dict().items() if "running" in k)  # BN frozen
     _nets, rmd = load_refiner(tmp_path / "j" / "refiner_last.safetensors")
     assert rmd["coarse_weights"] == "generator_joint.safetensors" and md["joint_with"] == "refiner_last.safetensors"
+
+
+def test_infer_foreground_choice_and_composite(tmp_path):
+    from gan_matting.data.io import read_alpha, read_rgb
+    gpath = tmp_path / "g.safetensors"
+    _tiny_g(gpath)
+    img = np.random.default_rng(2).uniform(size=(30, 41, 3)).astype(np.float32)
+    tri = np.zeros((30, 41), np.uint8)
+    tri[5:25, 8:33] = 128
+    tri[12:18, 16:25] = 255
+    save(tmp_path / "x.png", img)
+    save(tmp_path / "t.png", tri)
+    outs = {}
+    for fg in ("model", "ml"):
+        out = tmp_path / fg
+        assert main(["infer", str(tmp_path / "x.png"), "--trimap", str(tmp_path / "t.png"), "--weights", str(gpath),
+                     "--fg", fg, "--composite-on", "#00ff00", "--out", str(out)]) == 0
+        a, f, c = read_alpha(out / "alpha" / "x.png"), read_rgb(out / "fg" / "x.png"), read_rgb(out / "composite" / "x.png")
+        want = a[..., None] * f + (1 - a[..., None]) * np.array([0, 1, 0], np.float32)
+        assert np.abs(c - want).max() < 3 / 255  # the composite is alpha * F + (1 - alpha) * green (8-bit files)
+        outs[fg] = f
+    assert not np.array_equal(outs["model"], outs["ml"])
+    assert main(["infer", str(tmp_path / "x.png"), "--trimap", str(tmp_path / "t.png"), "--weights", str(gpath),
+                 "--composite-on", "nonsense", "--out", str(tmp_path / "o")]) == 1

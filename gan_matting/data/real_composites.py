@@ -96,9 +96,9 @@ def _make_entry(args) -> str:
 
 def _foreground(photo: Path, alpha_path: Path, out: Path) -> Path:
     if not out.is_file():
-        from ..baselines import pymatting_module
+        from ..baselines import ml_foreground
         img, a = read_rgb(photo).astype(np.float64), read_alpha(alpha_path).astype(np.float64)
-        fg = to_uint8(np.clip(pymatting_module().estimate_foreground_ml(img, a), 0, 1))
+        fg = to_uint8(ml_foreground(img, a))
 
         def write(tmp: Path) -> None:
             with open(tmp, "wb") as fh:

@@ -53,6 +53,41 @@ def infer_jobs(src: Path, trimap: Optional[Path]) -> List[Job]:
     return jobs
 
 
+def parse_backdrop(spec: str):
+    """'#RRGGBB', 'R,G,B' (0-255) or an image file -> (3,) colour or (H, W, 3) image, float on [0, 1]."""
+    from ..data.io import read_rgb
+    text = spec.strip()
+    if text.startswith("#") and len(text) == 7:
+        try:
+            return np.array([int(text[i:i + 2], 16) for i in (1, 3, 5)], np.float32) / 255
+        except ValueError:
+            pass
+    elif text.count(",") == 2:
+        try:
+            rgb = [float(v) for v in text.split(",")]
+        except ValueError:
+            rgb = None
+        if rgb is not None and all(0 <= v <= 255 for v in rgb):
+            return np.array(rgb, np.float32) / 255
+    if Path(text).is_file():
+        return read_rgb(text)
+    raise GanMattingError(f"--composite-on {spec!r}: not a colour (#RRGGBB or R,G,B in 0-255) nor an image file")
+
+
+def composite_on(alpha: np.ndarray, fg: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
+    """alpha * F + (1 - alpha) * B for a colour or an image backdrop (resized to the matte)."""
+    from ..data.composite import composite
+    h, w = alpha.shape
+    if backdrop.ndim == 1:
+        bg = np.broadcast_to(backdrop, (h, w, 3))
+    else:
+        import torch
+        import torch.nn.functional as F
+        t = torch.from_numpy(np.ascontiguousarray(backdrop.transpose(2, 0, 1)))[None]
+        bg = F.interpolate(t, size=(h, w), mode="bilinear", align_corners=False)[0].permute(1, 2, 0).numpy()
+    return np.clip(composite(alpha[..., None], fg, bg), 0, 1)
+
+
 def run_infer(args) -> int:
     from ..data.io import write_image
     from ..models.weights import RELEASED_WEIGHTS, load_generator
@@ -76,10 +111,17 @@ def run_infer(args) -> int:
         predict = generator_predictor(G, args.max_side, device, args.post, args.tile)
     failed: List[tuple] = []
     done = 0
+    backdrop = parse_backdrop(args.composite_on) if args.composite_on else None
     for p in predict_many(predict, jobs, progress=len(jobs) > 1, desc=f"infer {args.mode}", failed=failed):
+        fg = p.fg
+        if args.fg == "ml":  # pymatting's multilevel estimate from the predicted alpha (see README's F table)
+            from ..baselines import ml_foreground
+            fg = ml_foreground(p.image, p.alpha)
         write_image(out / "alpha" / f"{p.name}.png", p.alpha)
-        write_image(out / "fg" / f"{p.name}.png", p.fg)
-        write_image(out / "rgba" / f"{p.name}.png", np.concatenate([p.fg, p.alpha[..., None]], axis=-1))
+        write_image(out / "fg" / f"{p.name}.png", fg)
+        write_image(out / "rgba" / f"{p.name}.png", np.concatenate([fg, p.alpha[..., None]], axis=-1))
+        if backdrop is not None:
+            write_image(out / "composite" / f"{p.name}.png", composite_on(p.alpha, fg, backdrop))
         print(f"{p.name} -> {out / 'alpha' / (p.name + '.png')} ({p.seconds:.2f} s)", flush=True)
         done += 1
     if failed and len(jobs) == 1:
