@@ -244,6 +244,9 @@ def _bench_infer(repeats: int, quick: bool, image: str | None, trimap: str | Non
     preds, note = _infer_predictors(refiner)
     fns = {"closed-form alpha + ML foreground (pymatting)": lambda: run_baseline("cf", img, tri, with_foreground=True)}
     fns.update({k: (lambda f=f: f(img, tri)) for k, f in preds.items()})
+    from .baselines import ml_foreground
+    fast = next(f for k, f in preds.items() if k.startswith("fast"))
+    fns["fast + ML foreground from its alpha (infer's default --fg ml)"] = lambda: ml_foreground(img, fast(img, tri)[0])
     with torch.no_grad():
         for fn in fns.values():
             fn()  # warm-up: numba compilation, first allocations
