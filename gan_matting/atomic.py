@@ -9,6 +9,15 @@ from typing import Callable, Union
 TMP_MARK = ".tmp"  # temporary names are ".NAME.tmpPID" next to the target (and ignored by git)
 
 
+def remove_leftovers(*folders: Union[str, Path]) -> None:
+    """Delete temporary files (``.NAME.tmpPID``) that a killed ``atomic_write`` left in these folders."""
+    for folder in map(Path, folders):
+        if folder.is_dir():
+            for p in folder.glob(f".*{TMP_MARK}*"):
+                p.unlink(missing_ok=True)
+                print(f"removed the leftover of an interrupted write: {p}", flush=True)
+
+
 def atomic_write(path: Union[str, Path], write: Callable[[Path], None], fsync: bool = False,
                  mode: int | None = None) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``.

@@ -97,7 +97,7 @@ def test_texture_losses_see_orientation():
     shifted = (0.5 + 0.5 * torch.sin((xx + 2) * 1.3))[None, None]
     # the Gram (style) term barely changes under a shift, the per-pixel term does
     assert gram_style_loss(vert, shifted) < 0.2 * gram_style_loss(vert, horiz)
-    assert gabor_structure_loss(vert, shifted) > 0.5 * gabor_structure_loss(vert, horiz) * 0.1
+    assert gabor_structure_loss(vert, shifted) > 0.05 * gabor_structure_loss(vert, horiz)
 
 
 def test_pipeline_both_modes_on_odd_size():

@@ -281,3 +281,14 @@ def test_sigkill_during_a_checkpoint_write_then_clean_resume(env):
     assert a["step"] == b["step"] == 4
     for k, v in a["networks"]["G"].items():
         assert torch.equal(v, b["networks"]["G"][k]), k
+
+
+def test_train_refiner_failed_start_leaves_no_run_folder(env, capsys):
+    bad = env["data"] / "alphas" / "s1.png"
+    bad.write_bytes(bad.read_bytes()[:40])
+    out = env["root"] / "rr"
+    rc, _o, err = run(["train-refiner", "--config", "experiments/refiner.yaml", "--set", "real_root=''",
+                       "--set", f"synth_root={env['data']}", "--set", f"coarse_weights={env['weights']}",
+                       "--set", f"out_dir={out}", "--set", "name=r", "--no-progress"], capsys)
+    assert rc == 1 and "s1.png" in one_line(err)
+    assert not (out / "r").exists()

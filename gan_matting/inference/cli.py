@@ -89,15 +89,18 @@ def composite_on(alpha: np.ndarray, fg: np.ndarray, backdrop: np.ndarray) -> np.
 
 
 def run_infer(args) -> int:
+    from ..baselines import ml_foreground
     from ..data.io import write_image
-    from ..models.weights import RELEASED_WEIGHTS, load_generator
-    from .predict import generator_predictor, predict_many
-    from ..models.weights import RELEASED_REFINER
-
+    from ..models.weights import RELEASED_REFINER, RELEASED_WEIGHTS, load_generator
     from ..validation import output_dir, resolve_device
+    from .predict import generator_predictor, predict_many
+    from .tiles import MIN_TILE
+
+    # every option and path is checked before the model loads or an image is read
     device = resolve_device(args.device)
-    if 0 < args.tile < 64:
-        raise GanMattingError(f"--tile {args.tile}: must be 0 (chosen from free memory) or >= 64")
+    if 0 < args.tile < MIN_TILE // 2:
+        raise GanMattingError(f"--tile {args.tile}: must be 0 (chosen from free memory) or >= {MIN_TILE // 2}")
+    backdrop = parse_backdrop(args.composite_on) if args.composite_on else None
     jobs = infer_jobs(Path(args.input), Path(args.trimap) if args.trimap else None)
     out = output_dir(args.out)
     G, _meta = load_generator(args.weights or RELEASED_WEIGHTS, device)
@@ -111,11 +114,9 @@ def run_infer(args) -> int:
         predict = generator_predictor(G, args.max_side, device, args.post, args.tile)
     failed: List[tuple] = []
     done = 0
-    backdrop = parse_backdrop(args.composite_on) if args.composite_on else None
     for p in predict_many(predict, jobs, progress=len(jobs) > 1, desc=f"infer {args.mode}", failed=failed):
         fg = p.fg
         if args.fg == "ml":  # pymatting's multilevel estimate from the predicted alpha (see README's F table)
-            from ..baselines import ml_foreground
             fg = ml_foreground(p.image, p.alpha)
         write_image(out / "alpha" / f"{p.name}.png", p.alpha)
         write_image(out / "fg" / f"{p.name}.png", fg)

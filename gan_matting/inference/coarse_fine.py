@@ -141,8 +141,8 @@ class CoarseToFine:
             k = math.ceil(self.budget * size[0] * size[1] / self.patch ** 2)
             cells = select_cells(cell_scores(error_up, unk, self.patch), k)
             a_parts, f_parts = [], []
+            feats = coarse.get("features") if getattr(self.refiner, "feat_channels", 0) else None
             for i in range(0, len(cells), self.chunk):
-                feats = coarse.get("features") if getattr(self.refiner, "feat_channels", 0) else None
                 win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, self.refiner.margin, feats)
                 out = self.refiner(win)
                 a_parts.append(out["alpha"])

@@ -33,7 +33,7 @@ def tile_starts(length: int, tile: int, overlap: int) -> List[int]:
     return [round(i * step) for i in range(n)]
 
 
-def _ramp(length: int, start: int, tile: int, prev_end: Optional[int], next_start: Optional[int]) -> torch.Tensor:
+def _ramp(start: int, tile: int, prev_end: Optional[int], next_start: Optional[int]) -> torch.Tensor:
     """1-D weight of one tile: half-Hann ramps over the parts shared with its neighbours."""
     w = torch.ones(tile, dtype=torch.float64)
     if prev_end is not None and prev_end > start:  # shared with the previous tile: rise over [start, prev_end)
@@ -53,7 +53,7 @@ def _weights_1d(length: int, tile: int, overlap: int):
     for i, s in enumerate(starts):
         prev_end = starts[i - 1] + size if i > 0 else None
         nxt = starts[i + 1] if i + 1 < len(starts) else None
-        ws.append(_ramp(length, s, size, prev_end, nxt))
+        ws.append(_ramp(s, size, prev_end, nxt))
     return starts, size, ws
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 from kornia.filters import spatial_gradient
 
 from .. import GanMattingError
+from ..atomic import remove_leftovers
 from ..config import RefinerConfig, save_config, to_dict
 from ..data.io import read_alpha, read_rgb, read_trimap
 from ..data.layouts import read_folder
@@ -39,9 +41,9 @@ from ..losses import GANLoss
 from ..losses.texture import gabor_structure_loss, gram_style_loss
 from ..models.registry import build_network, count_parameters
 from ..models.weights import load_generator, save_refiner
+from ..priors import prior_methods
 from .checkpoint import load_state, restore, save_checkpoint
 from .data import read_split
-from .trainer import remove_leftovers
 from ..validation import output_dir, resolve_device
 
 
@@ -118,7 +120,7 @@ def coarse_feature_channels(G: torch.nn.Module) -> int:
     """Channels of the coarse generator's ``features`` output (0 if it has none)."""
     with torch.no_grad():
         x, t = torch.rand(1, 3, 32, 32), torch.full((1, 1, 32, 32), 0.5)
-        kw = {"prior": torch.rand(1, len(G.prior.split("+")), 32, 32)} if getattr(G, "prior", "") else {}
+        kw = {"prior": torch.rand(1, len(prior_methods(G.prior)), 32, 32)} if getattr(G, "prior", "") else {}
         out = G(x, None if getattr(G, "trimap_free", False) else t, **kw)
     return int(out["features"].shape[1]) if "features" in out else 0
 
@@ -292,15 +294,21 @@ def train_refiner(cfg: RefinerConfig, resume: bool = False, stop_after: Optional
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
     run_dir = Path(cfg.out_dir) / cfg.name
-    output_dir(run_dir, "out_dir / name")
-    remove_leftovers(run_dir)
-    G, g_meta = load_generator(cfg.coarse_weights, device)
-    model = RefinerGAN(cfg, device, feat_channels=coarse_feature_channels(G), G=G)
-    model.g_config = json.loads(g_meta["generator"])
-    start = 0
-    if resume:
-        start = restore(model, load_state(run_dir / "checkpoints"), cfg_dict=to_dict(cfg))
-    entries = load_entries(cfg, G, progress)  # every file read (and checked) before step 1
+    fresh = not run_dir.exists()
+    try:  # as in train(): a start that fails leaves no new run folder behind
+        output_dir(run_dir, "out_dir / name")
+        remove_leftovers(run_dir, run_dir / "checkpoints")
+        G, g_meta = load_generator(cfg.coarse_weights, device)
+        model = RefinerGAN(cfg, device, feat_channels=coarse_feature_channels(G), G=G)
+        model.g_config = json.loads(g_meta["generator"])
+        start = 0
+        if resume:
+            start = restore(model, load_state(run_dir / "checkpoints"), cfg_dict=to_dict(cfg))
+        entries = load_entries(cfg, G, progress)  # every file read (and checked) before step 1
+    except BaseException:
+        if fresh and run_dir.exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     save_config(cfg, run_dir / "config.yaml")
     sizes = ", ".join(f"{k} {count_parameters(n):,}" for k, n in model.networks.items())
     print(f"refiner: {len(entries)} training images; parameters {sizes}; steps {start} -> {cfg.steps}; "

@@ -23,7 +23,7 @@ import torch
 import torch.distributed as dist
 
 from .. import GanMattingError
-from ..atomic import TMP_MARK
+from ..atomic import remove_leftovers
 from ..config import Config, save_config, to_dict
 from ..models import build_model, count_parameters
 from ..models.weights import load_generator, save_generator, unwrap
@@ -40,15 +40,6 @@ class DistInfo:
     @property
     def main(self) -> bool:
         return self.rank == 0
-
-
-def remove_leftovers(run_dir: Path) -> None:
-    """Temporary files of checkpoint writes that a kill interrupted (``.NAME.tmpPID``)."""
-    for folder in (run_dir, run_dir / "checkpoints"):
-        if folder.is_dir():
-            for p in folder.glob(f".*{TMP_MARK}*"):
-                p.unlink(missing_ok=True)
-                print(f"removed the leftover of an interrupted write: {p}", flush=True)
 
 
 def check_training_data(cfg: Config) -> None:
@@ -72,16 +63,12 @@ def init_distributed() -> DistInfo:
 
 
 def select_device(name: str, di: DistInfo) -> torch.device:
-    resolve_device(name, "train.device")  # refuses unknown names and absent devices in one line
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise GanMattingError("train.device is cuda but no CUDA device is available (use auto or cpu)")
-        dev = torch.device("cuda", di.local_rank if name == "cuda" else int(name.split(":")[1]))
+    """train.device checked by resolve_device; a plain 'cuda' / 'auto' means this rank's local GPU."""
+    dev = resolve_device(name, "train.device")
+    if dev.type == "cuda":
+        dev = torch.device("cuda", di.local_rank if dev.index is None else dev.index)
         torch.cuda.set_device(dev)
-        return dev
-    return torch.device("cpu")
+    return dev
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -206,7 +193,7 @@ def train(cfg: Config, resume: Optional[str] = None, progress: bool = True,
     try:  # a start that fails (bad data, bad resume file) leaves no new run folder behind
         if di.main:
             output_dir(run_dir, "train.out_dir / train.name")
-            remove_leftovers(run_dir)
+            remove_leftovers(run_dir, run_dir / "checkpoints")
             check_training_data(cfg)
         model, start = setup_model(cfg, di, device, resume)
         runlog = keeper = validator = None
