@@ -26,8 +26,9 @@ import numpy as np
 from gan_matting import metrics as M
 from gan_matting.baselines import run_baseline
 from gan_matting.data.io import read_alpha, read_rgb, read_trimap, to_uint8, write_image
+from gan_matting.inference.coarse_fine import load_pipeline, pipeline_predictor
 from gan_matting.inference.predict import generator_predictor
-from gan_matting.models.weights import load_generator
+from gan_matting.models.weights import RELEASED_REFINER, load_generator
 
 REPO = Path(__file__).resolve().parents[1]
 CLASSICAL = ("cf", "knn", "lkm")
@@ -47,17 +48,20 @@ def main() -> None:
     data, out = Path(args.data), Path(args.out)
     names = json.loads(Path(args.split).read_text())["validation"]
     methods = {m: None for m in args.classical.split(",") if m}
-    for item in args.model:  # LABEL=WEIGHTS or LABEL=WEIGHTS@propagate
+    for item in args.model:  # LABEL=WEIGHTS, LABEL=WEIGHTS@propagate or LABEL=WEIGHTS@fast
         label, path = item.split("=", 1)
         methods[label] = path
     rows, times = [], {}
     for tname in args.trimaps.split(","):
         for label, weights in methods.items():
-            G, post = None, "none"
+            G, post, predict = None, "none", None
             if weights:
                 path, _, post = weights.partition("@")
                 G = load_generator(path)[0]
-            predict = generator_predictor(G, post=post or "none") if G is not None else None
+                if post == "fast":  # `infer --mode fast`: coarse pass + guided upsampling + released refiner
+                    predict = pipeline_predictor(load_pipeline(G, RELEASED_REFINER))
+                else:
+                    predict = generator_predictor(G, post=post or "none")
             for n in names:
                 img, tri = read_rgb(data / "input" / f"{n}.png"), read_trimap(data / tname / f"{n}.png")
                 gt = to_uint8(read_alpha(data / "alpha" / f"{n}.png"))
