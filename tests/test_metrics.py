@@ -173,3 +173,42 @@ def test_matting_metrics_masks_known_regions():
         assert masked[k] == pytest.approx(plain[k], rel=1e-12)
     unmasked = M.matting_metrics(noisy, gt, tri, mask_known=False)
     assert unmasked["grad"] != pytest.approx(plain["grad"], rel=1e-6)  # the 9x9 kernel sees the known region
+
+
+def _blobby_case(seed: int, h: int, w: int):
+    """Smooth random mattes with many components at every threshold, a band-shaped unknown region
+    and known regions already masked (the DIM protocol)."""
+    from scipy import ndimage
+    rng = np.random.default_rng(seed)
+    gt = np.clip(ndimage.gaussian_filter(rng.normal(0.5, 1.0, (h, w)), 2.0) * 2.0, 0, 1)
+    pred = np.clip(gt + ndimage.gaussian_filter(rng.normal(0, 0.6, (h, w)), 1.0), 0, 1)
+    tri = np.where(gt > 0.9, 255, np.where(gt < 0.1, 0, 128)).astype(np.uint8)
+    tri = np.where(ndimage.binary_dilation(tri == 128, iterations=1), 128, tri).astype(np.uint8)
+    pred8 = np.round(M.mask_with_trimap(pred, tri) * 255).astype(np.uint8)
+    return pred8, np.round(gt * 255).astype(np.uint8), tri
+
+
+@pytest.mark.parametrize("seed,h,w", [(0, 37, 53), (1, 64, 41), (2, 9, 120), (3, 80, 80), (4, 5, 7)])
+def test_fast_metrics_equal_the_straightforward_implementation(seed, h, w):
+    from gan_matting import metrics_reference as R
+    pred, gt, tri = _blobby_case(seed, h, w)
+    for fast, ref in ((M.sad, R.sad), (M.mse, R.mse), (M.gradient_error, R.gradient_error),
+                      (M.connectivity_error, R.connectivity_error)):
+        assert fast(pred, gt, tri) == pytest.approx(ref(pred, gt, tri), rel=1e-9, abs=1e-15), fast.__name__
+    # float inputs and a float trimap take the other code paths
+    pf, gf, tf = pred / 255.0, gt / 255.0, tri / 255.0
+    assert M.connectivity_error(pf, gf, tf) == pytest.approx(R.connectivity_error(pf, gf, tf), rel=1e-9)
+    assert M.gradient_error(pf, gf, tf) == pytest.approx(R.gradient_error(pf, gf, tf), rel=1e-9)
+    assert M.sad(pf, gf, tf) == pytest.approx(R.sad(pf, gf, tf), rel=1e-9)
+
+
+def test_gradient_crop_equals_full_image_at_borders_and_inside():
+    """The bounding-box crop reads 4 px beyond the unknown region; near the image border it must
+    fall back to replicated borders exactly as the full-image filter does."""
+    from gan_matting import metrics_reference as R
+    pred, gt, _ = _blobby_case(7, 40, 50)
+    for box in [(0, 3, 0, 50), (37, 40, 10, 20), (15, 18, 20, 23), (0, 40, 49, 50)]:
+        tri = np.zeros((40, 50), np.uint8)
+        tri[box[0]:box[1], box[2]:box[3]] = 128
+        assert M.gradient_error(pred, gt, tri) == pytest.approx(R.gradient_error(pred, gt, tri), rel=1e-9)
+    assert M.gradient_error(pred, gt, np.zeros((40, 50), np.uint8)) == 0.0
