@@ -76,11 +76,40 @@ def cmd_eval(args) -> int:
         import numpy as np
         title = f"{args.method} on {args.data} ({args.trimap or 'default trimap'}), median {np.median(list(times.values())):.2f} s/image"
     out = out or output_dir(pred_dir.parent, "--out (default: the prediction folder's parent)")
-    rows = E.evaluate_folder(pred_dir, args.data, args.trimap, args.layout, subsets)
+    from . import sod as S
+    sod = S.SODEvaluator()
+    rows = E.evaluate_folder(pred_dir, args.data, args.trimap, args.layout, subsets, sod=sod)
     summary = E.summarise(rows, subsets)
+    label = out.name  # the run's folder names it, here and in plot-pr
     paths = E.write_reports(rows, summary, out, title or f"{pred_dir} on {args.data} ({args.trimap or 'default trimap'})")
+    sod_results = sod.results()
+    sod_md = out / "sod.md"
+    sod_md.write_text(S.markdown_table({label: sod_results}, "salient-object metrics"))
+    curve = S.write_curve_csv(out / "pr_curve.csv", sod_results)
+    png = S.plot_curves({label: (sod_results["precision"], sod_results["recall"], sod_results["f_curve"])},
+                        out / "pr_curve.png", f"{label} on {Path(args.data).name}")
     print(E.markdown_table(summary, title))
-    print(f"per-image CSV: {paths['csv']}\nmarkdown table: {paths['md']}")
+    print(S.markdown_table({label: sod_results}))
+    print(f"per-image CSV: {paths['csv']}\nmarkdown tables: {paths['md']}, {sod_md}\n"
+          f"PR curve: {curve} and {png} (gan-matting plot-pr RUN... draws several runs in one figure)")
+    return 0
+
+
+def cmd_plot_pr(args) -> int:
+    from . import sod as S
+    from .validation import output_file
+    out = output_file(args.out)
+    curves = {}
+    for run in args.runs:
+        path = Path(run) / "pr_curve.csv"
+        if not path.is_file():
+            raise GanMattingError(f"{run}: no pr_curve.csv (run gan-matting eval with --out {run} first)")
+        try:
+            curves[Path(run).name] = S.read_curve_csv(path)
+        except ValueError as e:
+            raise GanMattingError(str(e)) from None
+    S.plot_curves(curves, out, args.title or "")
+    print(f"wrote {out} ({len(curves)} run(s))")
     return 0
 
 
@@ -182,6 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="output folder for metrics.csv / metrics.md (and baseline mattes)")
     s.add_argument("--no-fg", action="store_true", help="baselines: skip foreground estimation")
     s.set_defaults(fn=cmd_eval)
+
+    s = sub.add_parser("plot-pr", help="PR and F-threshold curves of several eval runs in one figure")
+    s.add_argument("runs", nargs="+", help="eval output folders (each holds pr_curve.csv)")
+    s.add_argument("--out", required=True, help="PNG file to write")
+    s.add_argument("--title", help="figure title")
+    s.set_defaults(fn=cmd_plot_pr)
 
     s = sub.add_parser("synth", help="procedural hair/fur/jewellery data with exact alpha and F")
     from .data.synth.cli import add_arguments as synth_args

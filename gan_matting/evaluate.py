@@ -3,6 +3,10 @@
 Writes a per-image CSV and a markdown table of means, overall and for named subsets (e.g. hair).
 Predictions are read as the 8-bit PNGs the benchmarks use and masked by the trimap (DIM protocol);
 SAD, Grad and Conn are /1000 and MSE is printed x1e3 in the table (raw in the CSV).
+Where the dataset has true foregrounds (fg/) and the run wrote its own (``<run>/fg/NAME.png``
+beside ``<run>/alpha/``), the foreground colour error is scored too (``fg_mse``: MSE of F over
+the unknown pixels with true alpha > 0). A ``sod.SODEvaluator`` passed in gets every full-image
+prediction for the salient-object table.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 
 from . import GanMattingError
 from . import metrics as M
-from .data.io import is_image_file, read_alpha, read_trimap, write_image
+from .data.io import is_image_file, read_alpha, read_rgb, read_trimap, write_image
 from .data.layouts import MattingFolder, read_folder
 from .data.regions import REGION_NAMES, decode_regions
 from .inference.predict import Job, PredictFn, predict_many
@@ -57,9 +61,24 @@ def region_labels(path: Path, grow: int = REGION_GROW) -> np.ndarray:
     return lab
 
 
+def _read_fg_pair(s, pred_dir: Path, shape) -> Optional[tuple]:
+    """(predicted F, true F) when both exist, else None; a size mismatch is an error."""
+    fg_pred_path = pred_dir.parent / "fg" / f"{s.name}.png"
+    if s.fg is None or not fg_pred_path.is_file():
+        return None
+    fp, ft = read_rgb(fg_pred_path), read_rgb(s.fg)
+    for path, a in ((fg_pred_path, fp), (s.fg, ft)):
+        if a.shape[:2] != shape:
+            raise GanMattingError(f"{path}: foreground is {a.shape[1]}x{a.shape[0]}, alpha is {shape[1]}x{shape[0]}")
+    return fp, ft
+
+
 def evaluate_folder(pred_dir, data_root, trimap: Optional[str] = None, layout: str = "auto",
-                    subsets: Optional[Dict[str, Sequence[str]]] = None) -> List[Dict[str, object]]:
-    """One row of metrics per image that has ground truth, a trimap and a prediction."""
+                    subsets: Optional[Dict[str, Sequence[str]]] = None, sod=None) -> List[Dict[str, object]]:
+    """One row of metrics per image that has ground truth, a trimap and a prediction.
+
+    sod: an optional ``sod.SODEvaluator`` that receives every (prediction, gt) pair, full image.
+    """
     folder = read_folder(data_root, layout)
     tname = trimap or folder.default_trimap()
     preds = _pred_files(Path(pred_dir))
@@ -85,6 +104,11 @@ def evaluate_folder(pred_dir, data_root, trimap: Optional[str] = None, layout: s
         gt8, pred8 = (np.round(gt * 255)).astype(np.uint8), (np.round(pred * 255)).astype(np.uint8)
         row: Dict[str, object] = {"name": s.name, "trimap": tname}
         row.update(M.matting_metrics(pred8, gt8, tri))
+        fgs = _read_fg_pair(s, Path(pred_dir), gt.shape)
+        if fgs is not None:
+            row["fg_mse"] = M.foreground_error(fgs[0], fgs[1], gt, tri)
+        if sod is not None:
+            sod.step(pred8, gt8)
         if s.region is not None:
             labels = region_labels(s.region)
             pm = M.mask_with_trimap(pred8, tri)
@@ -95,6 +119,8 @@ def evaluate_folder(pred_dir, data_root, trimap: Optional[str] = None, layout: s
                     row[f"{rname}_mse"] = M.mse(pm, gt8, rtri)
                     row[f"{rname}_grad"] = M.gradient_error(pm, gt8, rtri)
                     row[f"{rname}_conn"] = M.connectivity_error(pm, gt8, rtri)
+                    if fgs is not None:
+                        row[f"{rname}_fg_mse"] = M.foreground_error(fgs[0], fgs[1], gt, rtri)
         row["subsets"] = ";".join(k for k, names in subsets.items() if s.name in names)
         rows.append(row)
     return rows
@@ -111,22 +137,28 @@ def summarise(rows: List[Dict[str, object]], subsets: Optional[Dict[str, Sequenc
     for g, sel in groups.items():
         out[g] = {k: float(np.mean([r[k] for r in sel])) for k in METRIC_KEYS}
         out[g]["n"] = len(sel)
+        if all("fg_mse" in r for r in sel):
+            out[g]["fg_mse"] = float(np.mean([r["fg_mse"] for r in sel]))
     for rname in REGION_NAMES.values():
         sel = [r for r in rows if f"{rname}_sad" in r]
         if sel:
-            out[f"region:{rname}"] = {k: float(np.mean([r[f"{rname}_{k}"] for r in sel]))
-                                      for k in ("sad", "mse", "grad", "conn")}
+            keys = ("sad", "mse", "grad", "conn") + (("fg_mse",) if all(f"{rname}_fg_mse" in r for r in sel) else ())
+            out[f"region:{rname}"] = {k: float(np.mean([r[f"{rname}_{k}"] for r in sel])) for k in keys}
             out[f"region:{rname}"]["n"] = len(sel)
     return out
 
 
 def markdown_table(summary: Dict[str, Dict[str, float]], title: str = "") -> str:
     lines = [f"### {title}", ""] if title else []
-    lines += ["| group | n | SAD | MSE (x1e3) | Grad | Conn |", "|---|---:|---:|---:|---:|---:|"]
+    with_fg = any("fg_mse" in m for m in summary.values())
+    lines += ["| group | n | SAD | MSE (x1e3) | Grad | Conn |" + (" F MSE (x1e3) |" if with_fg else ""),
+              "|---|---:|---:|---:|---:|---:|" + ("---:|" if with_fg else "")]
     for g, m in summary.items():
-        lines.append(f"| {g} | {m['n']} | {m['sad']:.3f} | {m['mse'] * 1e3:.3f} | {m['grad']:.3f} | {m['conn']:.3f} |")
+        fg = (f" {m['fg_mse'] * 1e3:.3f} |" if "fg_mse" in m else " - |") if with_fg else ""
+        lines.append(f"| {g} | {m['n']} | {m['sad']:.3f} | {m['mse'] * 1e3:.3f} | {m['grad']:.3f} | {m['conn']:.3f} |{fg}")
     lines.append("")
-    lines.append("SAD, Grad, Conn /1000 (DIM convention), summed over trimap==128; MSE mean over it.")
+    lines.append("SAD, Grad, Conn /1000 (DIM convention), summed over trimap==128; MSE mean over it."
+                 + (" F MSE: foreground colour over trimap==128 where true alpha > 0." if with_fg else ""))
     return "\n".join(lines) + "\n"
 
 

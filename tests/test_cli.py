@@ -134,3 +134,34 @@ def test_released_default_beats_closed_form_on_a_validation_hair_photo(tmp_path,
     ours = M.sad(to_uint8(read_alpha(tmp_path / "out" / "alpha" / "GT03.png")), gt, t)
     cf = M.sad(to_uint8(run_baseline("cf", read_rgb(img), t, False)[0]), gt, t)
     assert ours < 0.95 * cf
+
+
+def test_eval_scores_foreground_and_writes_sod_table_and_pr_curves(tiny_synth, tmp_path, capsys):
+    """A run folder with alpha/ and fg/: F error appears next to the alpha metrics (exact F is 0,
+    the input image as F is worse), the SOD table and PR curve are written, plot-pr joins runs."""
+    from gan_matting.data.io import read_rgb, write_image
+    run_gt, run_img = tmp_path / "gt_run", tmp_path / "img_run"
+    for run, fg_src in ((run_gt, "fg"), (run_img, "images")):
+        shutil.copytree(tiny_synth / "alphas", run / "alpha")
+        (run / "fg").mkdir()
+        for p in sorted((tiny_synth / fg_src).iterdir()):
+            write_image(run / "fg" / f"{p.stem}.png", read_rgb(p))
+        assert main(["eval", "--pred", str(run / "alpha"), "--data", str(tiny_synth), "--out", str(run / "ev")]) == 0
+    rows_gt = list(csv.DictReader(open(run_gt / "ev" / "metrics.csv")))
+    rows_img = list(csv.DictReader(open(run_img / "ev" / "metrics.csv")))
+    assert all(float(r["fg_mse"]) < 1e-4 for r in rows_gt)  # 8-bit round trip only
+    assert all(float(a["fg_mse"]) > 10 * float(b["fg_mse"]) + 1e-4 for a, b in zip(rows_img, rows_gt))
+    assert "hair_fg_mse" in rows_gt[0]
+    md = (run_img / "ev" / "metrics.md").read_text()
+    assert "F MSE (x1e3)" in md
+    sod_md = (run_gt / "ev" / "sod.md").read_text()
+    assert "max F" in sod_md and "| ev | 3 |" in sod_md
+    # a perfect prediction: MAE 0 against the binarised gt is not expected (soft alpha), but S-measure is high
+    row = next(ln for ln in sod_md.splitlines() if ln.startswith("| ev"))
+    assert float(row.split("|")[7]) > 0.9
+    out_png = tmp_path / "pr.png"
+    assert main(["plot-pr", str(run_gt / "ev"), str(run_img / "ev"), "--out", str(out_png)]) == 0
+    assert out_png.read_bytes()[:4] == b"\x89PNG"
+    capsys.readouterr()
+    assert main(["plot-pr", str(tmp_path), "--out", str(tmp_path / "x.png")]) == 1
+    assert "no pr_curve.csv" in capsys.readouterr().err
