@@ -267,6 +267,13 @@ def _bench_infer(repeats: int, quick: bool, image: str | None, trimap: str | Non
     from .baselines import ml_foreground
     fast = next(f for k, f in preds.items() if k.startswith("fast"))
     fns["fast + ML foreground from its alpha (infer's default --fg ml)"] = lambda: ml_foreground(img, fast(img, tri)[0])
+    import tempfile
+    from .export import OnnxGenerator, export_generator
+    from .models.weights import RELEASED_WEIGHTS
+    tmp = tempfile.TemporaryDirectory()
+    onnx_g = OnnxGenerator(export_generator(RELEASED_WEIGHTS, "onnx", Path(tmp.name) / "g.onnx"))
+    fns["quality under ONNX Runtime (--backend onnx: exported G + cf prior)"] = lambda: onnx_g(img, tri)
+    net_rows = _bench_network_backends(img, tri, onnx_g, repeats)
     with torch.no_grad():
         for fn in fns.values():
             fn()  # warm-up: numba compilation, first allocations
@@ -297,7 +304,40 @@ def _bench_infer(repeats: int, quick: bool, image: str | None, trimap: str | Non
                     f"{repeats} interleaved repeats; {note}") + "\n".join(rows)
             + "\n\nFast mode per size (a fresh process each: one warm-up call, then the timed call; peak RSS of the"
             " process, interpreter and torch included):\n\n"
-            + "\n".join(mem) + "\n")
+            + "\n".join(mem) + "\n\nThe generator network alone at full size (its cf prior computed once, outside the timing),"
+            " same run:\n\n" + "\n".join(net_rows) + "\n")
+
+
+def _bench_network_backends(img: np.ndarray, tri: np.ndarray, onnx_g, repeats: int) -> List[str]:
+    """Seconds per forward of the released generator: torch eager vs ONNX Runtime, same padded inputs."""
+    import torch
+    from .data.trimap_format import trimap_to_unit
+    from .export import GeneratorGraph, pad_multiple
+    from .inference.predict import _prior
+    from .models.unet import pad_to_multiple
+    from .models.weights import RELEASED_WEIGHTS, load_generator
+    G, _ = load_generator(RELEASED_WEIGHTS)
+    graph = GeneratorGraph(G)
+    x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None].float()
+    t = torch.from_numpy(trimap_to_unit(tri))[None, None].float()
+    m = pad_multiple(G)
+    ins = [pad_to_multiple(v, m) for v in (x, t, _prior(G, x, t))]
+    feeds = {n: v.numpy() for n, v in zip(onnx_g.inputs, ins)}
+    fns = {"torch eager": lambda: graph(*ins), "ONNX Runtime (CPU provider)": lambda: onnx_g.session.run(None, feeds)}
+    times = {k: [] for k in fns}
+    with torch.no_grad():
+        for fn in fns.values():
+            fn()
+        for _ in range(repeats):
+            for k, fn in fns.items():
+                t0 = time.perf_counter()
+                fn()
+                times[k].append(time.perf_counter() - t0)
+    ref = statistics.median(times["torch eager"])
+    rows = ["| backend | median s/forward | ratio to torch |", "|---|---:|---:|"]
+    for k, ts in times.items():
+        rows.append(f"| {k} | {statistics.median(ts):.3f} | {statistics.median(ts) / ref:.2f} |")
+    return rows
 
 
 def _fast_once(w: int, h: int, image, trimap, refiner) -> None:

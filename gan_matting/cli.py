@@ -95,6 +95,21 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import export_generator, export_refiner
+    from .models.weights import RELEASED_WEIGHTS
+    from .validation import output_file
+    out = output_file(args.out)
+    if args.refiner and args.format != "onnx":
+        raise GanMattingError("--refiner: the refiner is exported as ONNX only (use --format onnx)")
+    path = export_generator(args.weights or RELEASED_WEIGHTS, args.format, out)
+    print(f"wrote {path} ({args.format}; inputs padded to multiples of 2**depth by the runner)")
+    if args.refiner:
+        rpath = export_refiner(args.refiner, out.with_name(out.stem + ".refiner.onnx"))
+        print(f"wrote {rpath} (patch refiner)")
+    return 0
+
+
 def cmd_plot_pr(args) -> int:
     from . import sod as S
     from .validation import output_file
@@ -212,6 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-fg", action="store_true", help="baselines: skip foreground estimation")
     s.set_defaults(fn=cmd_eval)
 
+    s = sub.add_parser("export", help="export the generator (and a refiner) to ONNX or TorchScript")
+    s.add_argument("--weights", help=".safetensors generator (default: the released checkpoints/gan_matting_real_cf.safetensors)")
+    s.add_argument("--format", default="onnx", choices=["onnx", "torchscript"], help="output format (default onnx)")
+    s.add_argument("--out", required=True, help="file to write (.onnx or .pt)")
+    s.add_argument("--refiner", help="also export this refiner .safetensors as OUT-STEM.refiner.onnx")
+    s.set_defaults(fn=cmd_export)
+
     s = sub.add_parser("plot-pr", help="PR and F-threshold curves of several eval runs in one figure")
     s.add_argument("runs", nargs="+", help="eval output folders (each holds pr_curve.csv)")
     s.add_argument("--out", required=True, help="PNG file to write")
@@ -263,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--composite-on", metavar="COLOR|IMAGE",
                    help="also write composite/NAME.png on a colour (#RRGGBB or R,G,B) or an image, for a visual check")
     s.add_argument("--tile", type=int_at_least(0), default=0, help="quality mode: tile side in px (0 = from free memory)")
+    s.add_argument("--backend", default="torch", choices=["torch", "onnx"],
+                   help="torch (default) or onnx: run an exported generator (--weights FILE.onnx) under ONNX Runtime, quality mode")
     s.set_defaults(fn=cmd_infer)
 
     s = sub.add_parser("bench", help="speed benchmarks; writes a markdown table with hardware and versions")

@@ -103,10 +103,21 @@ def run_infer(args) -> int:
     backdrop = parse_backdrop(args.composite_on) if args.composite_on else None
     jobs = infer_jobs(Path(args.input), Path(args.trimap) if args.trimap else None)
     out = output_dir(args.out)
-    G, _meta = load_generator(args.weights or RELEASED_WEIGHTS, device)
+    backend = getattr(args, "backend", "torch")
+    if backend == "onnx":
+        if args.mode != "quality" or args.post != "none" or args.max_side:
+            raise GanMattingError("--backend onnx runs the quality mode only (no --mode fast, --post, --max-side)")
+        if not args.weights or Path(args.weights).suffix.lower() != ".onnx":
+            raise GanMattingError("--backend onnx: give the exported model as --weights FILE.onnx (gan-matting export)")
+        from ..export import OnnxGenerator
+        G = OnnxGenerator(args.weights)
+    else:
+        G, _meta = load_generator(args.weights or RELEASED_WEIGHTS, device)
     if not getattr(G, "trimap_free", False) and not args.trimap:
         raise GanMattingError("these weights need a trimap (--trimap); make one with `gan-matting make-trimap`")
-    if args.mode == "fast":
+    if backend == "onnx":
+        predict = G
+    elif args.mode == "fast":
         from .coarse_fine import load_pipeline, pipeline_predictor
         pipe = load_pipeline(G, args.refiner or RELEASED_REFINER, device, args.coarse_side, args.budget)
         predict = pipeline_predictor(pipe, device)

@@ -33,6 +33,17 @@ from .layers import norm_layer
 from .registry import register_network
 
 
+def pad_to_multiple(x: torch.Tensor, m: int) -> torch.Tensor:
+    """Pad (B, C, H, W) at the bottom/right to multiples of m: reflect where the image is large enough,
+    else replicate. Pointwise input transforms commute with it, so exported graphs (which take padded
+    inputs) and their runners share this one rule."""
+    h, w = x.shape[-2:]
+    ph, pw = (m - h % m) % m, (m - w % m) % m
+    if not (ph or pw):
+        return x
+    return F.pad(x, (0, pw, 0, ph), mode="reflect" if ph < h and pw < w else "replicate")
+
+
 class Down(nn.Module):
     def __init__(self, cin: int, cout: int, norm: str, first: bool = False):
         super().__init__()
@@ -104,7 +115,6 @@ class UNetGenerator(nn.Module):
                 prior: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         h, w = image.shape[-2:]
         m = 2 ** self.depth
-        ph, pw = (m - h % m) % m, (m - w % m) % m
         if self.trimap_free:
             x = image
         else:
@@ -115,9 +125,7 @@ class UNetGenerator(nn.Module):
             if prior is None:
                 raise ValueError(f"this generator needs its classical prior ({self.prior!r} alpha) as input")
             x = torch.cat([x, prior], dim=1)
-        if ph or pw:
-            mode = "reflect" if ph < h and pw < w else "replicate"
-            x = F.pad(x, (0, pw, 0, ph), mode=mode)
+        x = pad_to_multiple(x, m)
         feats = [self.stem(x)]
         for d in self.downs:
             feats.append(d(feats[-1]))
