@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_train_refiner)
 
     s = sub.add_parser("infer", help="matte an image or a folder with trained generator weights")
-    s.add_argument("input", help="image file or folder of images")
+    s.add_argument("input", help="image file, folder of images, or a video file (.mp4 .mov .mkv .avi .webm .m4v)")
     s.add_argument("--weights", help=".safetensors generator (default: the released checkpoints/gan_matting_real_cf.safetensors)")
     s.add_argument("--trimap", help="trimap file or folder (names matching the inputs); omit for trimap-free weights")
     s.add_argument("--out", required=True, help="output folder: alpha/, fg/, rgba/")
@@ -285,6 +285,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--composite-on", metavar="COLOR|IMAGE",
                    help="also write composite/NAME.png on a colour (#RRGGBB or R,G,B) or an image, for a visual check")
     s.add_argument("--tile", type=int_at_least(0), default=0, help="quality mode: tile side in px (0 = from free memory)")
+    s.add_argument("--frames", default="video", choices=["video", "png"],
+                   help="video input: write alpha.mp4 + composite.mp4 (default) or PNG sequences alpha/ + rgba/")
+    s.add_argument("--smooth", type=float_in(0.0, 0.99), default=0.0,
+                   help="video input: temporal smoothing of alpha, weight of the previous frame (default 0 = off)")
+    s.add_argument("--video-radius", type=int_at_least(1), default=10,
+                   help="video input: erode/dilate radius of the trimap each frame takes from the previous alpha (default 10)")
     s.add_argument("--backend", default="torch", choices=["torch", "onnx"],
                    help="torch (default) or onnx: run an exported generator (--weights FILE.onnx) under ONNX Runtime, quality mode")
     s.set_defaults(fn=cmd_infer)

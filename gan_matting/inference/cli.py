@@ -101,7 +101,11 @@ def run_infer(args) -> int:
     if 0 < args.tile < MIN_TILE // 2:
         raise GanMattingError(f"--tile {args.tile}: must be 0 (chosen from free memory) or >= {MIN_TILE // 2}")
     backdrop = parse_backdrop(args.composite_on) if args.composite_on else None
-    jobs = infer_jobs(Path(args.input), Path(args.trimap) if args.trimap else None)
+    from ..video import is_video_file
+    video = is_video_file(Path(args.input))
+    if video and not Path(args.input).is_file():
+        raise GanMattingError(f"{args.input}: file not found")
+    jobs = [] if video else infer_jobs(Path(args.input), Path(args.trimap) if args.trimap else None)
     out = output_dir(args.out)
     backend = getattr(args, "backend", "torch")
     if backend == "onnx":
@@ -123,6 +127,8 @@ def run_infer(args) -> int:
         predict = pipeline_predictor(pipe, device)
     else:
         predict = generator_predictor(G, args.max_side, device, args.post, args.tile)
+    if video:
+        return _infer_video(args, predict, out, bool(getattr(G, "trimap_free", False)), backdrop)
     failed: List[tuple] = []
     done = 0
     for p in predict_many(predict, jobs, progress=len(jobs) > 1, desc=f"infer {args.mode}", failed=failed):
@@ -143,4 +149,16 @@ def run_infer(args) -> int:
         for job, why in failed:
             print(f"  {job.image}: {why}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _infer_video(args, predict, out: Path, trimap_free: bool, backdrop) -> int:
+    from ..data.io import read_trimap
+    from ..video import matte_video
+    first = read_trimap(args.trimap) if args.trimap and not trimap_free else None
+    res = matte_video(Path(args.input), predict, out, first, trimap_free, frames=args.frames, smooth=args.smooth,
+                      backdrop=backdrop if backdrop is not None and backdrop.ndim == 1 else None,
+                      radius=args.video_radius, fg_mode=args.fg)
+    print(f"{args.input}: {res.frames} frame(s) in {res.seconds:.1f} s ({res.frames / max(res.seconds, 1e-9):.2f} frames/s) "
+          f"-> {', '.join(res.outputs)}")
     return 0
