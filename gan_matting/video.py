@@ -12,11 +12,13 @@ alpha as luma, ``composite.mp4`` the cut-out over ``--composite-on`` (default gr
 is copied into ``composite.mp4`` without re-encoding where the container allows it. H.264 needs even
 sides, so odd frames are padded by one replicated row/column in the videos (PNG sequences keep the
 exact size). A corrupt or truncated input stops with a one-line error after closing the outputs, so
-every frame matted so far stays readable.
+every frame matted so far stays readable; "truncated" means decoding ended more than 2.5 frame
+intervals before the video length the file declares (FFmpeg itself skips damaged packets quietly).
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -63,8 +65,9 @@ class _VideoWriter:
         if audio is not None:
             try:
                 self.audio_out = self.container.add_stream_from_template(audio)
-            except Exception:  # codec the container cannot hold: video without audio, said by the caller
-                self.audio_out = None
+            except Exception:  # a codec MP4 cannot hold: the video goes without audio, and says so
+                print(f"note: the audio ({audio.codec_context.name}) cannot be copied into {path.name}; "
+                      "it is written without sound", file=sys.stderr)
 
     def write(self, rgb: np.ndarray, pts, time_base) -> None:
         import av
@@ -84,6 +87,25 @@ class _VideoWriter:
                 self.container.mux(packet)
         finally:
             self.container.close()
+
+
+def _ended_early(src: Path, container, vin, last_time: Optional[float], n: int) -> Optional[str]:
+    """A message when the last decoded frame lies more than 2.5 frame intervals before the end the
+    container declares (a truncated file, or packets the decoder dropped), else None."""
+    import av
+    if last_time is None:
+        return None
+    if vin.duration and vin.time_base:
+        end = float(vin.duration * vin.time_base)
+    elif container.duration and not container.streams.audio:  # the container's length is the video's
+        end = container.duration / av.time_base
+    else:
+        return None
+    step = 1.0 / float(vin.average_rate) if vin.average_rate else 0.04
+    if last_time >= end - 2.5 * step:
+        return None
+    return (f"{src}: decoding stopped at {last_time:.2f} s of the {end:.2f} s the file declares (truncated or damaged); "
+            f"the {n} frame(s) before were written")
 
 
 def matte_video(src: Path, predict: PredictFn, out: Path, first_trimap: Optional[np.ndarray],
@@ -123,6 +145,7 @@ def matte_video(src: Path, predict: PredictFn, out: Path, first_trimap: Optional
         w0, h0 = vin.codec_context.width, vin.codec_context.height
         writers = [_VideoWriter(out / "alpha.mp4", vin, w0, h0), _VideoWriter(out / "composite.mp4", vin, w0, h0, audio=ain)]
     error: Optional[str] = None
+    last_time = None
     try:
         streams = [vin] + ([ain] if ain is not None and frames == "video" else [])
         for packet in container.demux(*streams):
@@ -162,6 +185,8 @@ def matte_video(src: Path, predict: PredictFn, out: Path, first_trimap: Optional
                     comp = alpha[..., None] * fg + (1 - alpha[..., None]) * backdrop
                     writers[1].write(np.round(np.clip(comp, 0, 1) * 255).astype(np.uint8), frame.pts, frame.time_base)
                 n += 1
+                if frame.time is not None:
+                    last_time = float(frame.time)
                 if bar is not None:
                     bar.update(1)
     except av.FFmpegError as exc:  # corrupt or truncated input: keep what was written
@@ -169,6 +194,8 @@ def matte_video(src: Path, predict: PredictFn, out: Path, first_trimap: Optional
     finally:
         if bar is not None:
             bar.close()
+        if error is None and n:  # FFmpeg skips damaged packets quietly: compare with the declared length
+            error = _ended_early(src, container, vin, last_time, n)
         container.close()
         for wr in writers:
             wr.close()
