@@ -9,15 +9,8 @@ Parity with the straightforward implementation (``metrics_reference``) is tested
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
-
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "gan_matting" / "numba"))
-from numba import njit, prange  # noqa: E402  (after the cache dir is set)
-
-RADIUS = 4  # half-size of DIM's 9x9 gradient kernel (sigma 1.4)
+from numba import njit, prange  # the cache dir is set by gan_matting/__init__.py
 
 
 @njit(cache=True, nogil=True)

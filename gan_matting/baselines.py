@@ -1,7 +1,7 @@
 """Classical matting baselines from pymatting, run through the same harness as every model.
 
 pymatting compiles its kernels with numba on first import (about a minute on 2 cores), so it is
-imported lazily here and numba's cache is kept between runs (NUMBA_CACHE_DIR, default
+imported lazily here and numba's cache is kept between runs (NUMBA_CACHE_DIR, set in gan_matting/__init__.py; default
 ~/.cache/gan_matting/numba).
 """
 
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
-from pathlib import Path
 from typing import Callable, Tuple
 
 import numpy as np
@@ -22,7 +20,6 @@ METHODS = {"cf": "estimate_alpha_cf", "knn": "estimate_alpha_knn", "lkm": "estim
 
 def pymatting_module():
     """pymatting, imported on first use (its numba kernels compile or load from the cache then)."""
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "gan_matting" / "numba"))
     try:
         import pymatting
     except ImportError as exc:  # pragma: no cover - a dependency of the package

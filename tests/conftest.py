@@ -10,8 +10,6 @@ from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GAN_MATTING_SHARED", REPO.parent / "shared"))
-# tests must not compile numba into the user's cache dir only: keep it per-user but stable
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "gan_matting" / "numba"))
 
 
 def shared_path(*parts: str) -> Path:

@@ -14,17 +14,14 @@ pixel (i, j) covering [j, j+1) x [i, i+1).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Sequence, Tuple
 
 import numpy as np
 from scipy import ndimage
 
-os.environ.setdefault("NUMBA_CACHE_DIR", str(Path.home() / ".cache" / "gan_matting" / "numba"))
-from numba import njit  # noqa: E402  (after the cache dir is set)
+from numba import njit  # the cache dir is set by gan_matting/__init__.py
 
-from ..regions import REGION_IDS  # noqa: E402
+from ..regions import REGION_IDS
 
 
 @njit(cache=True, nogil=True)
