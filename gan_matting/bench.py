@@ -270,8 +270,8 @@ def _bench_infer(repeats: int, quick: bool, image: str | None, trimap: str | Non
     import tempfile
     from .export import OnnxGenerator, export_generator
     from .models.weights import RELEASED_WEIGHTS
-    tmp = tempfile.TemporaryDirectory()
-    onnx_g = OnnxGenerator(export_generator(RELEASED_WEIGHTS, "onnx", Path(tmp.name) / "g.onnx"))
+    with tempfile.TemporaryDirectory() as tmp:  # the session holds the graph in memory once loaded
+        onnx_g = OnnxGenerator(export_generator(RELEASED_WEIGHTS, "onnx", Path(tmp) / "g.onnx"))
     fns["quality under ONNX Runtime (--backend onnx: exported G + cf prior)"] = lambda: onnx_g(img, tri)
     net_rows = _bench_network_backends(img, tri, onnx_g, repeats)
     with torch.no_grad():

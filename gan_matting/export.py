@@ -130,7 +130,10 @@ def export_refiner(weights, out, opset: int = OPSET) -> Path:
 
 
 class OnnxGenerator:
-    """An exported generator under ONNX Runtime, called like ``predict_image``: numpy in, numpy out."""
+    """An exported generator under ONNX Runtime, called like ``predict_image``: numpy in, numpy out.
+
+    The whole image goes through the graph at once (no tiles, unlike the PyTorch quality mode), so
+    memory grows with the image: about what the untiled PyTorch model needs."""
 
     def __init__(self, path, threads: int = 0):
         import onnxruntime as ort
