@@ -110,6 +110,24 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from .inference.predict import generator_predictor
+    from .models.weights import RELEASED_WEIGHTS, load_generator
+    from .validation import resolve_device
+    from .web import Limits, MattingService, create_app
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.public:
+        raise GanMattingError(f"--host {args.host}: the page has no login; add --public to serve beyond this machine")
+    device = resolve_device(args.device)
+    G, _meta = load_generator(args.weights or RELEASED_WEIGHTS, device)
+    service = MattingService(generator_predictor(G, args.max_side, device), bool(getattr(G, "trimap_free", False)),
+                             Limits(args.max_upload_mb << 20, int(args.max_mpx * 1e6)))
+    import uvicorn
+    print(f"warming up the solvers ({service.warm_up():.1f} s)", flush=True)
+    print(f"gan-matting serve: http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
+    uvicorn.run(create_app(service), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_plot_pr(args) -> int:
     from . import sod as S
     from .validation import output_file
@@ -294,6 +312,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--backend", default="torch", choices=["torch", "onnx"],
                    help="torch (default) or onnx: run an exported generator (--weights FILE.onnx) under ONNX Runtime, quality mode")
     s.set_defaults(fn=cmd_infer)
+
+    s = sub.add_parser("serve", help="a local web page: upload an image, paint or upload a trimap, see and download the matte")
+    s.add_argument("--weights", help=".safetensors generator (default: the released checkpoints/gan_matting_real_cf.safetensors)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
+    s.add_argument("--port", type=int_at_least(1), default=8000, help="port (default 8000)")
+    s.add_argument("--public", action="store_true", help="allow a --host other than loopback (the page has no login)")
+    s.add_argument("--max-upload-mb", type=int_at_least(1), default=40, help="largest request in MiB (default 40)")
+    s.add_argument("--max-mpx", type=float_in(0.01, 1000.0), default=16.0, help="largest image in megapixels (default 16)")
+    s.add_argument("--max-side", type=int_at_least(0), default=0, help="downscale longer sides above this (0 = full size)")
+    s.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
+    s.set_defaults(fn=cmd_serve)
 
     s = sub.add_parser("bench", help="speed benchmarks; writes a markdown table with hardware and versions")
     s.add_argument("what", choices=["metrics", "synth", "train", "infer", "all"], help="which table")

@@ -116,6 +116,31 @@ def superpixel_trimap(image: np.ndarray, mask: np.ndarray, n_segments: int = 800
     return out
 
 
+def trimap_from_strokes(strokes: np.ndarray) -> np.ndarray:
+    """Trimap from brush strokes (the web page), (H, W) uint8 -> uint8 0/128/255.
+
+    ``strokes``: 0 = not painted, about 128 = unknown band (painted over the subject's edge, hair
+    included), about 255 = foreground marks. Of the unpainted regions left between band strokes,
+    one is foreground when it holds a foreground mark or when the band encloses it (it does not
+    touch the image border); the rest is background. So outlining a subject is enough, and one
+    foreground dab fixes a subject that runs off the image edge (a portrait's shoulders).
+    """
+    s = np.asarray(strokes)
+    band = (s >= 64) & (s < 192)
+    marks = s >= 192
+    if not band.any():
+        raise GanMattingError("no unknown band painted: paint over the subject's edge (hair included)")
+    labels, _n = ndimage.label(~band)
+    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    marked = np.unique(labels[marks])
+    fg_labels = np.setdiff1d(np.arange(1, _n + 1), border)
+    fg = np.isin(labels, np.union1d(fg_labels, marked[marked > 0]))
+    if not fg.any():
+        raise GanMattingError("the painted band encloses no foreground: close the outline around the subject "
+                              "or dab the subject with the foreground brush")
+    return np.where(band, 128, np.where(fg, 255, 0)).astype(np.uint8)
+
+
 def make_trimap(method: str, mask: np.ndarray, image: Optional[np.ndarray] = None,
                 radius: int = 10, n_segments: int = 800) -> np.ndarray:
     """Dispatch for the CLI: ``method`` in TRIMAP_METHODS."""
