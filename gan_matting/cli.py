@@ -47,12 +47,28 @@ def cmd_make_trimap(args) -> int:
     from .data.trimap import make_trimap
     from .validation import output_file
     output_file(args.out, "--out", lossless=True)
-    mask = read_alpha(args.mask)
     image = read_rgb(args.image) if args.image else None
+    if args.method == "maskrcnn":  # the auto-trimap front-end: its instance masks, then a band around them
+        if not (args.weights and image is not None):
+            raise GanMattingError("--method maskrcnn needs --weights (a trained Mask R-CNN .safetensors) and --image")
+        from .models.weights import load_generator
+        net, _ = load_generator(args.weights)
+        if not hasattr(net, "foreground"):
+            raise GanMattingError(f"{args.weights}: not Mask R-CNN weights (train experiments/variants/maskrcnn.yaml)")
+        mask = net.foreground(image, args.score)
+        if not (mask > 0.5).any():
+            raise GanMattingError(f"{args.image}: Mask R-CNN found no foreground scoring >= {args.score} "
+                                  "(lower --score, or fine-tune it on more data)")
+        method = args.band
+    else:
+        if not args.mask:
+            raise GanMattingError(f"--method {args.method} needs --mask (a mask or alpha image)")
+        mask = read_alpha(args.mask)
+        method = args.method
     if image is not None and image.shape[:2] != mask.shape:
         raise GanMattingError(f"size mismatch: {args.image} is {image.shape[1]}x{image.shape[0]}, "
                               f"{args.mask} is {mask.shape[1]}x{mask.shape[0]}")
-    tri = make_trimap(args.method, mask, image, radius=args.radius, n_segments=args.segments)
+    tri = make_trimap(method, mask, image, radius=args.radius, n_segments=args.segments)
     write_trimap(args.out, tri)
     print(f"wrote {args.out} ({(tri == 128).mean():.1%} unknown)")
     return 0
@@ -225,8 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_check_data)
 
     s = sub.add_parser("make-trimap", help="make a 0/128/255 trimap from a mask or alpha")
-    s.add_argument("--mask", required=True, help="mask or alpha image (white = foreground)")
-    s.add_argument("--method", default="erode-dilate", choices=TRIMAP_METHODS, help="how the unknown band is drawn")
+    s.add_argument("--mask", help="mask or alpha image (white = foreground); not with --method maskrcnn")
+    s.add_argument("--method", default="erode-dilate", choices=[*TRIMAP_METHODS, "maskrcnn"],
+                   help="how the unknown band is drawn; maskrcnn: from a trained Mask R-CNN's masks of --image")
+    s.add_argument("--weights", help="--method maskrcnn: Mask R-CNN weights (.safetensors from experiments/variants/maskrcnn.yaml)")
+    s.add_argument("--score", type=float_in(0.0, 1.0), default=0.5, help="--method maskrcnn: detection score threshold (default 0.5)")
+    s.add_argument("--band", default="erode-dilate", choices=TRIMAP_METHODS,
+                   help="--method maskrcnn: how its mask becomes a trimap (default erode-dilate; superpixel = SLIC)")
     s.add_argument("--image", help="the photo (needed by --method superpixel)")
     s.add_argument("--out", required=True, help="output trimap (lossless: .png, .tif or .bmp)")
     s.add_argument("--radius", type=int_at_least(0), default=10, help="erode/dilate radius in pixels (default 10)")

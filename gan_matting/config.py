@@ -22,9 +22,10 @@ from . import GanMattingError
 NORMS = ("batch", "instance", "group", "none")
 GAN_MODES = ("lsgan", "vanilla", "hinge")
 SCHEDULERS = ("cosine", "constant", "step")
-DATA_SOURCES = ("folder", "synth", "composites")
+DATA_SOURCES = ("folder", "synth", "composites", "pennfudan")
 PRIOR_METHODS = ("", "cf", "knn", "lkm", "cf+knn")  # "a+b": a is corrected, b is an extra input
 AMP_MODES = ("off", "bf16", "fp16")
+OPTIMIZERS = ("adam", "rmsprop")  # the Mask R-CNN front-end uses SGD with optim.momentum
 
 
 @dataclass
@@ -37,6 +38,7 @@ class GeneratorConfig:
     trimap_free: bool = False
     error_head: bool = False
     prior: str = ""              # "" | cf | knn | lkm | cf+knn: classical alpha(s) as input, G corrects the first
+    pretrained: str = ""         # Mask R-CNN front-end only: a local torchvision state dict (never downloaded)
 
 
 @dataclass
@@ -71,11 +73,15 @@ class LossConfig:
     lambda_trimap: float = 0.5   # trimap-free mode: coarse trimap cross-entropy
     lambda_error: float = 0.1    # error head: predict |alpha error|
     lambda_perceptual: float = 0.0
+    lambda_hybrid: float = 0.0   # BASNet's BCE + SSIM + IoU on alpha (+ side alphas: deep supervision)
+    lambda_mse: float = 0.0      # plain MSE on alpha over the whole image (the autoencoder baseline)
     lpips_weights: str = ""      # local torchvision backbone state dict; empty = perceptual off
 
 
 @dataclass
 class OptimConfig:
+    optimizer: str = "adam"      # adam | rmsprop (the autoencoder baseline)
+    momentum: float = 0.9        # SGD momentum (the Mask R-CNN front-end)
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     beta1: float = 0.5
@@ -93,6 +99,7 @@ class OptimConfig:
 @dataclass
 class DataConfig:
     source: str = "folder"       # folder | synth (on-the-fly stream, no disk) | composites (real photos of data.split)
+                                 # | pennfudan (PNGImages/ + PedMasks/ instance masks, Mask R-CNN front-end only)
     root: str = ""               # training folder (any layout) for source=folder
     layout: str = "auto"
     exclude: List[str] = field(default_factory=list)  # sample names never trained on
@@ -240,6 +247,7 @@ def validate(cfg: Config) -> None:
                "optim.scheduler": (cfg.optim.scheduler, SCHEDULERS),
                "data.source": (cfg.data.source, DATA_SOURCES),
                "train.amp": (cfg.train.amp, AMP_MODES),
+               "optim.optimizer": (cfg.optim.optimizer, OPTIMIZERS),
                "model.generator.norm": (cfg.model.generator.norm, NORMS),
                "model.generator.prior": (cfg.model.generator.prior, PRIOR_METHODS),
                "model.d_global.norm": (cfg.model.d_global.norm, NORMS),
@@ -247,6 +255,10 @@ def validate(cfg: Config) -> None:
     for key, (v, ok) in choices.items():
         if v not in ok:
             raise GanMattingError(f"config key '{key}' must be one of {', '.join(ok)}, got {v!r}")
+    if cfg.data.source == "pennfudan" and cfg.model.name != "maskrcnn_trimap":
+        raise GanMattingError("data.source pennfudan holds instance masks, not mattes: it trains model.name maskrcnn_trimap only")
+    if not 0 <= cfg.optim.momentum < 1:
+        raise GanMattingError(f"config key 'optim.momentum' must be in [0, 1), got {cfg.optim.momentum}")
     if cfg.data.source != "synth" and not cfg.data.root:
         raise GanMattingError("config key 'data.root' is empty: give a training folder (or data.source: synth)")
     if cfg.train.steps < 1 or cfg.data.batch_size < 1 or cfg.data.crop < 32:
@@ -264,7 +276,7 @@ def validate(cfg: Config) -> None:
         if not v > 0:
             raise GanMattingError(f"config key '{key}' must be > 0, got {v}")
     for key in ("lambda_adv", "lambda_alpha_unknown", "lambda_alpha_known", "lambda_comp", "lambda_lap", "lambda_grad",
-                "lambda_fg", "lambda_trimap", "lambda_error", "lambda_perceptual"):
+                "lambda_fg", "lambda_trimap", "lambda_error", "lambda_perceptual", "lambda_hybrid", "lambda_mse"):
         v = getattr(cfg.loss, key, 0.0)
         if v < 0:
             raise GanMattingError(f"config key 'loss.{key}' must be >= 0, got {v}")

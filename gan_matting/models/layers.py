@@ -26,3 +26,70 @@ def norm_layer(kind: str, channels: int) -> nn.Module:
 
 def maybe_sn(module: nn.Module, spectral_norm: bool) -> nn.Module:
     return parametrizations.spectral_norm(module) if spectral_norm else module
+
+
+def conv_norm_act(cin: int, cout: int, norm: str, k: int = 3, stride: int = 1, dilation: int = 1,
+                  act: str = "relu") -> nn.Sequential:
+    """Conv (same padding for odd k) + norm + activation: the unit most variant networks stack."""
+    pad = dilation * (k // 2)
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride=stride, padding=pad, dilation=dilation, bias=norm == "none"),
+                         norm_layer(norm, cout),
+                         nn.LeakyReLU(0.2, inplace=True) if act == "lrelu" else nn.ReLU(inplace=True))
+
+
+def generator_input(image, trimap, prior, trimap_free: bool, prior_name: str):
+    """The input stack every generator sees: RGB, + one-hot trimap (bg/unknown/fg) unless trimap-free,
+    + the classical prior's alphas when built with one. (B, 3 | 6 | 6 + P, H, W)."""
+    import torch
+    from ..data.trimap_format import trimap_onehot
+    if trimap_free:
+        x = image
+    else:
+        if trimap is None:
+            raise ValueError("this generator needs a trimap (it was built with trimap_free=False)")
+        x = torch.cat([image, trimap_onehot(trimap)], dim=1)
+    if prior_name:
+        if prior is None:
+            raise ValueError(f"this generator needs its classical prior ({prior_name!r} alpha) as input")
+        x = torch.cat([x, prior], dim=1)
+    return x
+
+
+def input_channels(trimap_free: bool, prior_name: str = "") -> int:
+    from ..priors import prior_methods
+    return (3 if trimap_free else 6) + len(prior_methods(prior_name))
+
+
+def output_channels(error_head: bool, trimap_free: bool) -> int:
+    """alpha (1) + F residual (3) [+ error (1)] [+ trimap logits (3)]."""
+    return 4 + int(error_head) + 3 * int(trimap_free)
+
+
+def matting_outputs(y, hidden, image, prior, error_head: bool, trimap_free: bool) -> dict:
+    """The generators' common output dict from raw head channels ``y`` (B, output_channels, H, W):
+    alpha (clamped; a correction of the first prior when there is one), fg = image + residual
+    (clamped), features (the head's hidden layer), error (softplus) and trimap logits when built so."""
+    import torch.nn.functional as F
+    alpha = y[:, 0:1] + prior[:, 0:1] if prior is not None else y[:, 0:1]
+    out = {"alpha": alpha.clamp(0, 1), "fg": (image + y[:, 1:4]).clamp(0, 1), "features": hidden}
+    k = 4
+    if error_head:
+        out["error"] = F.softplus(y[:, k:k + 1])
+        k += 1
+    if trimap_free:
+        out["trimap_logits"] = y[:, k:k + 3]
+    return out
+
+
+def output_head(cin: int, width: int, n_out: int, prior: str = "") -> nn.Sequential:
+    """conv -> ReLU (the hidden ``features``) -> conv to the raw output channels. Starts at alpha = 0.5
+    and F = image (inside the clamp's active range), or at exactly the prior when correcting one."""
+    import torch
+    head = nn.Sequential(nn.Conv2d(cin, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, n_out, 3, padding=1))
+    with torch.no_grad():
+        head[-1].bias.zero_()
+        if prior:
+            head[-1].weight[0].zero_()
+        else:
+            head[-1].bias[0] = 0.5
+    return head

@@ -17,7 +17,8 @@ from typing import Dict, Optional
 import torch
 import torch.nn as nn
 
-from ..losses import GANLoss, alpha_l1, build_perceptual, composition_loss, fg_l1, gradient_loss, laplacian_loss, trimap_ce
+from ..losses import (GANLoss, alpha_l1, build_perceptual, composition_loss, deep_supervision, fg_l1, gradient_loss,
+                      hybrid_loss, laplacian_loss, trimap_ce)
 from ..data.composite import composite
 from ..data.trimap_format import trimap_onehot, unknown_mask
 from ..config import Config
@@ -29,6 +30,8 @@ BATCH_KEYS = ("image", "alpha", "fg", "bg", "trimap", "has_fg")
 
 
 def _optimizer(params, lr, cfg) -> torch.optim.Optimizer:
+    if cfg.optimizer == "rmsprop":  # the autoencoder baseline's recipe; beta2 doubles as the squared-grad decay
+        return torch.optim.RMSprop(params, lr=lr, alpha=cfg.beta2, weight_decay=cfg.weight_decay)
     return torch.optim.Adam(params, lr=lr, betas=(cfg.beta1, cfg.beta2), weight_decay=cfg.weight_decay)
 
 
@@ -147,6 +150,10 @@ class MattingGAN(BaseModel):
             "grad": (L.lambda_grad, gradient_loss(alpha, b["alpha"], unk)),
             "fg": (L.lambda_fg, fg_l1(o["fg"].float(), b["fg"], b["alpha"], b["has_fg"])),
         }
+        if L.lambda_hybrid > 0:
+            terms["hybrid"] = (L.lambda_hybrid, deep_supervision(o, b["alpha"], hybrid_loss))
+        if L.lambda_mse > 0:
+            terms["mse"] = (L.lambda_mse, ((alpha - b["alpha"]) ** 2).mean())
         if "trimap_logits" in o:
             terms["trimap"] = (L.lambda_trimap, trimap_ce(o["trimap_logits"].float(), b["trimap"]))
         if "error" in o:

@@ -79,15 +79,12 @@ class Up(nn.Module):
         return self.body(torch.cat([x, skip], dim=1))
 
 
-@register_network("unet")
-class UNetGenerator(nn.Module):
-    def __init__(self, width: int = 32, depth: int = 5, max_width: int = 256, norm: str = "batch",
-                 trimap_free: bool = False, error_head: bool = False, prior: str = ""):
+class UNetCore(nn.Module):
+    """Stem + strided encoder + bilinear decoder with skips: (B, cin, H, W) -> (B, width, H, W) features,
+    H and W multiples of 2**depth. The generators below build on it (attributes stem/downs/ups)."""
+
+    def __init__(self, cin: int, width: int, depth: int, max_width: int, norm: str):
         super().__init__()
-        self.depth, self.trimap_free, self.error_head, self.prior = depth, trimap_free, error_head, prior
-        if prior and trimap_free:
-            raise GanMattingError("a classical prior needs a trimap: prior and trimap_free exclude each other")
-        cin = (3 if trimap_free else 6) + len(prior_methods(prior))
         chans = [min(width * 2 ** i, max_width) for i in range(depth)]
         self.stem = nn.Sequential(nn.Conv2d(cin, width, 3, padding=1), nn.LeakyReLU(0.2, inplace=True))
         self.downs = nn.ModuleList()
@@ -96,11 +93,34 @@ class UNetGenerator(nn.Module):
             self.downs.append(Down(prev, c, norm, first=(i == 0)))
             prev = c
         self.ups = nn.ModuleList()
-        skips = [width] + chans[:-1]
-        for c_skip in reversed(skips):
-            out = max(c_skip, width)
-            self.ups.append(Up(prev, c_skip, out, norm))
-            prev = out
+        for c_skip in reversed([width] + chans[:-1]):
+            self.ups.append(Up(prev, c_skip, max(c_skip, width), norm))
+            prev = max(c_skip, width)
+        self.out_channels = prev
+
+    def encode_decode(self, x: torch.Tensor) -> torch.Tensor:
+        feats = [self.stem(x)]
+        for d in self.downs:
+            feats.append(d(feats[-1]))
+        y = feats.pop()
+        for up in self.ups:
+            y = up(y, feats.pop())
+        return y
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encode_decode(x)
+
+
+@register_network("unet")
+class UNetGenerator(UNetCore):
+    def __init__(self, width: int = 32, depth: int = 5, max_width: int = 256, norm: str = "batch",
+                 trimap_free: bool = False, error_head: bool = False, prior: str = ""):
+        if prior and trimap_free:
+            raise GanMattingError("a classical prior needs a trimap: prior and trimap_free exclude each other")
+        cin = (3 if trimap_free else 6) + len(prior_methods(prior))
+        super().__init__(cin, width, depth, max_width, norm)
+        self.depth, self.trimap_free, self.error_head, self.prior = depth, trimap_free, error_head, prior
+        prev = self.out_channels
         n_out = 1 + 3 + (1 if error_head else 0) + (3 if trimap_free else 0)
         self.head = nn.Sequential(nn.Conv2d(prev + cin, width, 3, padding=1), nn.ReLU(inplace=True),
                                   nn.Conv2d(width, n_out, 3, padding=1))
@@ -126,12 +146,7 @@ class UNetGenerator(nn.Module):
                 raise ValueError(f"this generator needs its classical prior ({self.prior!r} alpha) as input")
             x = torch.cat([x, prior], dim=1)
         x = pad_to_multiple(x, m)
-        feats = [self.stem(x)]
-        for d in self.downs:
-            feats.append(d(feats[-1]))
-        y = feats.pop()
-        for up in self.ups:
-            y = up(y, feats.pop())
+        y = self.encode_decode(x)
         hidden = self.head[1](self.head[0](torch.cat([y, x], dim=1)))
         y = self.head[2](hidden)[..., :h, :w]
         alpha = y[:, 0:1] + prior[:, 0:1] if self.prior else y[:, 0:1]  # the first prior is the one corrected

@@ -71,6 +71,9 @@ def train_dataset(cfg: Config) -> Dataset:
         return SynthByStep(cfg)
     if d.source == "composites":
         return FolderByStep(composite_pool(cfg), cfg.train.seed)
+    if d.source == "pennfudan":
+        from ..data.pennfudan import PennFudanDataset
+        return FolderByStep(PennFudanDataset(d.root, size=d.crop), cfg.train.seed)
     folder = read_folder(d.root, d.layout)
     if d.exclude:
         folder.samples = [s for s in folder.samples if s.name not in set(d.exclude)]

@@ -48,6 +48,11 @@ def check_training_data(cfg: Config) -> None:
     from ..data.check import check_or_raise
     if cfg.data.source == "folder":
         check_or_raise(cfg.data.root, cfg.data.layout)
+    if cfg.data.source == "pennfudan":
+        from ..data.pennfudan import PennFudanDataset
+        ds = PennFudanDataset(cfg.data.root, size=cfg.data.crop)
+        for i in range(len(ds)):  # every photo and mask read once: a bad file stops the start, not step 7
+            ds[i]
     if cfg.data.val_root:
         check_or_raise(cfg.data.val_root)
 
