@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.gan_matting_installed
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 PYTEST_ARGS ?=
 
-.PHONY: demo test test-fast bench install clean-venv browser
+.PHONY: demo test test-fast bench reproduce install clean-venv browser
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -44,6 +44,10 @@ test-fast: test
 
 bench: $(STAMP)
 	$(VENV)/bin/gan-matting bench all
+
+# every README table and figure (hours on 2 CPU cores; re-running resumes the trainings)
+reproduce: $(STAMP)
+	bash experiments/reproduce.sh all
 
 clean-venv:
 	rm -rf $(VENV)

@@ -66,15 +66,20 @@ def main() -> None:
                 img, tri = read_rgb(data / "input" / f"{n}.png"), read_trimap(data / tname / f"{n}.png")
                 gt = to_uint8(read_alpha(data / "alpha" / f"{n}.png"))
                 cached = out / "pred" / "".join(c if c.isalnum() or c in "-_+." else "_" for c in label) / tname / f"{n}.png"
+                timing = cached.with_suffix(".seconds")  # kept beside the cached matte for the SAD-vs-time plot
                 if cached.is_file():
                     alpha = read_alpha(cached)
+                    seconds = float(timing.read_text()) if timing.is_file() else float("nan")
                 else:
                     t0 = time.perf_counter()
                     alpha = run_baseline(label, img, tri, False)[0] if G is None else predict(img, tri)[0]
-                    times.setdefault(label, []).append(time.perf_counter() - t0)
+                    seconds = time.perf_counter() - t0
+                    times.setdefault(label, []).append(seconds)
                     write_image(cached, alpha)
+                    timing.write_text(f"{seconds:.4f}\n")
                 r = M.matting_metrics(to_uint8(alpha), gt, tri)
-                rows.append({"method": label, "trimap": tname, "name": n, **{k: float(r[k]) for k in KEYS}})
+                rows.append({"method": label, "trimap": tname, "name": n, **{k: float(r[k]) for k in KEYS},
+                             "seconds": seconds})
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "metrics.csv", "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))

@@ -55,8 +55,8 @@ def cmd_make_trimap(args) -> int:
         net, _ = load_generator(args.weights)
         if not hasattr(net, "foreground"):
             raise GanMattingError(f"{args.weights}: not Mask R-CNN weights (train experiments/variants/maskrcnn.yaml)")
-        mask = net.foreground(image, args.score)
-        if not (mask > 0.5).any():
+        mask = (net.foreground(image, args.score) > 0.5).astype("float32")  # a soft mask would be unknown nearly everywhere
+        if not mask.any():
             raise GanMattingError(f"{args.image}: Mask R-CNN found no foreground scoring >= {args.score} "
                                   "(lower --score, or fine-tune it on more data)")
         method = args.band

@@ -98,7 +98,7 @@ def test_make_trimap_maskrcnn_end_to_end(tmp_path, pennfudan, monkeypatch):
     def fake_foreground(self, image, score=0.5):  # an untrained net detects noise; the plumbing is under test
         seen["loaded"] = isinstance(self, MaskRCNNNet)
         seen["score"] = score
-        return (ids > 0).astype(np.float32)
+        return np.where(ids > 0, 0.8, 0.2).astype(np.float32)  # soft scores, as a real net gives
     monkeypatch.setattr(MaskRCNNNet, "foreground", fake_foreground)
     out = tmp_path / "t.png"
     assert main(["make-trimap", "--method", "maskrcnn", "--weights", str(w), "--image", str(photo),
@@ -107,6 +107,7 @@ def test_make_trimap_maskrcnn_end_to_end(tmp_path, pennfudan, monkeypatch):
     assert seen == {"loaded": True, "score": 0.3} and tri.shape == ids.shape
     inner = (ids > 0) & (tri != 128)
     assert (tri[inner] == 255).all() and (tri[(ids == 0) & (tri != 128)] == 0).all() and (tri == 128).any()
+    assert (tri == 255).any() and (tri == 0).any() and (tri == 128).mean() < 0.5  # a band, not all unknown
     # no --weights, or generator weights that are not Mask R-CNN: one-line errors
     assert main(["make-trimap", "--method", "maskrcnn", "--image", str(photo), "--out", str(tmp_path / "x.png")]) == 1
     assert main(["make-trimap", "--method", "maskrcnn", "--weights", str(RELEASED_WEIGHTS),
