@@ -19,7 +19,7 @@ from typing import Dict, Optional
 import torch
 import torch.nn as nn
 
-from .layers import generator_input, input_channels, matting_outputs, output_channels, output_head
+from .layers import generator_input, head_outputs, input_channels, output_channels, output_head
 from .registry import register_network
 from .unet import UNetCore, pad_to_multiple
 
@@ -50,8 +50,7 @@ class CrossChannelGenerator(nn.Module):
         alphas = self.branch_alpha(feats)
         feats = feats.reshape(len(PAIRS), b, *feats.shape[1:]).permute(1, 0, 2, 3, 4).flatten(1, 2)
         alphas = alphas.reshape(len(PAIRS), b, *alphas.shape[1:]).permute(1, 0, 2, 3, 4).flatten(1, 2)
-        hidden = self.head[1](self.head[0](torch.cat([alphas, feats, x], dim=1)))
-        out = matting_outputs(self.head[2](hidden)[..., :h, :w], hidden[..., :h, :w], image,
-                              prior if self.prior else None, self.error_head, self.trimap_free)
+        out = head_outputs(self.head, torch.cat([alphas, feats], dim=1), x, image, prior if self.prior else None,
+                           (h, w), self.error_head, self.trimap_free)
         out["channel_alphas"] = alphas[..., :h, :w].clamp(0, 1)
         return out

@@ -24,7 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .layers import conv_norm_act, generator_input, input_channels, matting_outputs, output_channels, output_head
+from .layers import conv_norm_act, generator_input, head_outputs, input_channels, output_channels, output_head
 from .registry import register_network
 from .unet import pad_to_multiple
 
@@ -57,9 +57,8 @@ class AutoencoderGenerator(nn.Module):
         y = self.encoder(x)
         for i, conv in enumerate(self.decoder):
             y = conv(_up(y, (x.shape[-2] >> (self.depth - 1 - i), x.shape[-1] >> (self.depth - 1 - i))))
-        hidden = self.head[1](self.head[0](torch.cat([y, x], dim=1)))
-        return matting_outputs(self.head[2](hidden)[..., :h, :w], hidden[..., :h, :w], image,
-                               prior if self.prior else None, self.error_head, self.trimap_free)
+        return head_outputs(self.head, y, x, image, prior if self.prior else None, (h, w), self.error_head,
+                            self.trimap_free)
 
 
 class _ContextEmbedding(nn.Module):
@@ -111,6 +110,5 @@ class BiSeNetGenerator(nn.Module):
             s = st(s)
         s = _up(self.sem_proj(self.context(s)), d.shape[-2:])
         y = self.agg(d * torch.sigmoid(s) + s * torch.sigmoid(d))
-        hidden = self.head[1](self.head[0](torch.cat([_up(y, x.shape[-2:]), x], dim=1)))
-        return matting_outputs(self.head[2](hidden)[..., :h, :w], hidden[..., :h, :w], image,
-                               prior if self.prior else None, self.error_head, self.trimap_free)
+        return head_outputs(self.head, _up(y, x.shape[-2:]), x, image, prior if self.prior else None, (h, w),
+                            self.error_head, self.trimap_free)

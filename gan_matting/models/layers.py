@@ -56,7 +56,10 @@ def generator_input(image, trimap, prior, trimap_free: bool, prior_name: str):
 
 
 def input_channels(trimap_free: bool, prior_name: str = "") -> int:
+    """Channels of ``generator_input``; a prior with trimap-free mode is refused (solvers need a trimap)."""
     from ..priors import prior_methods
+    if prior_name and trimap_free:
+        raise GanMattingError("a classical prior needs a trimap: prior and trimap_free exclude each other")
     return (3 if trimap_free else 6) + len(prior_methods(prior_name))
 
 
@@ -93,3 +96,13 @@ def output_head(cin: int, width: int, n_out: int, prior: str = "") -> nn.Sequent
         else:
             head[-1].bias[0] = 0.5
     return head
+
+
+def head_outputs(head: nn.Sequential, features, x, image, prior, size, error_head: bool, trimap_free: bool) -> dict:
+    """Run an ``output_head`` on the network's last features next to its (padded) input ``x``, crop to
+    ``size`` = (h, w) and build the common output dict (``matting_outputs``; ``prior`` None when not built
+    with one). Every generator ends here."""
+    import torch
+    h, w = size
+    hidden = head[1](head[0](torch.cat([features, x], dim=1)))
+    return matting_outputs(head[2](hidden)[..., :h, :w], hidden[..., :h, :w], image, prior, error_head, trimap_free)

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .layers import conv_norm_act, generator_input, input_channels, matting_outputs, output_channels, output_head
+from .layers import conv_norm_act, generator_input, head_outputs, input_channels, output_channels, output_head
 from .registry import register_network
 from .unet import Up, pad_to_multiple
 
@@ -95,8 +95,7 @@ class U2NetGenerator(nn.Module):
         for up, side in zip(self.ups, self.sides[1:]):
             y = up(y, feats.pop())
             sides.append(side(y))
-        hidden = self.head[1](self.head[0](torch.cat([y, x], dim=1)))
-        out = matting_outputs(self.head[2](hidden)[..., :h, :w], hidden[..., :h, :w], image,
-                              prior if self.prior else None, self.error_head, self.trimap_free)
+        out = head_outputs(self.head, y, x, image, prior if self.prior else None, (h, w), self.error_head,
+                           self.trimap_free)
         out["side_alphas"] = [torch.sigmoid(_up_to(s, x)[..., :h, :w]) for s in sides]
         return out

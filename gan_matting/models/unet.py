@@ -26,10 +26,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import GanMattingError
-from ..data.trimap_format import trimap_onehot
-from ..priors import prior_methods
-from .layers import norm_layer
+from .layers import generator_input, head_outputs, input_channels, norm_layer, output_channels, output_head
 from .registry import register_network
 
 
@@ -115,47 +112,15 @@ class UNetCore(nn.Module):
 class UNetGenerator(UNetCore):
     def __init__(self, width: int = 32, depth: int = 5, max_width: int = 256, norm: str = "batch",
                  trimap_free: bool = False, error_head: bool = False, prior: str = ""):
-        if prior and trimap_free:
-            raise GanMattingError("a classical prior needs a trimap: prior and trimap_free exclude each other")
-        cin = (3 if trimap_free else 6) + len(prior_methods(prior))
+        cin = input_channels(trimap_free, prior)
         super().__init__(cin, width, depth, max_width, norm)
         self.depth, self.trimap_free, self.error_head, self.prior = depth, trimap_free, error_head, prior
-        prev = self.out_channels
-        n_out = 1 + 3 + (1 if error_head else 0) + (3 if trimap_free else 0)
-        self.head = nn.Sequential(nn.Conv2d(prev + cin, width, 3, padding=1), nn.ReLU(inplace=True),
-                                  nn.Conv2d(width, n_out, 3, padding=1))
-        with torch.no_grad():  # start at alpha = 0.5, F = image: inside the clamp's active range
-            self.head[-1].bias.zero_()
-            if prior:  # delta = 0 exactly: alpha = the prior
-                self.head[-1].weight[0].zero_()
-            else:
-                self.head[-1].bias[0] = 0.5
+        # alpha starts at 0.5 (or exactly the prior: delta = 0), F at the image
+        self.head = output_head(self.out_channels + cin, width, output_channels(error_head, trimap_free), prior)
 
     def forward(self, image: torch.Tensor, trimap: Optional[torch.Tensor] = None,
                 prior: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
-        h, w = image.shape[-2:]
-        m = 2 ** self.depth
-        if self.trimap_free:
-            x = image
-        else:
-            if trimap is None:
-                raise ValueError("this generator needs a trimap (it was built with trimap_free=False)")
-            x = torch.cat([image, trimap_onehot(trimap)], dim=1)
-        if self.prior:
-            if prior is None:
-                raise ValueError(f"this generator needs its classical prior ({self.prior!r} alpha) as input")
-            x = torch.cat([x, prior], dim=1)
-        x = pad_to_multiple(x, m)
-        y = self.encode_decode(x)
-        hidden = self.head[1](self.head[0](torch.cat([y, x], dim=1)))
-        y = self.head[2](hidden)[..., :h, :w]
-        alpha = y[:, 0:1] + prior[:, 0:1] if self.prior else y[:, 0:1]  # the first prior is the one corrected
-        out = {"alpha": alpha.clamp(0, 1), "fg": (image + y[:, 1:4]).clamp(0, 1),
-               "features": hidden[..., :h, :w]}  # the head's hidden layer: context for the patch refiner
-        k = 4
-        if self.error_head:
-            out["error"] = F.softplus(y[:, k:k + 1])
-            k += 1
-        if self.trimap_free:
-            out["trimap_logits"] = y[:, k:k + 3]
-        return out
+        x = pad_to_multiple(generator_input(image, trimap, prior, self.trimap_free, self.prior), 2 ** self.depth)
+        # out["features"] is the head's hidden layer: context for the patch refiner
+        return head_outputs(self.head, self.encode_decode(x), x, image, prior if self.prior else None,
+                            image.shape[-2:], self.error_head, self.trimap_free)
