@@ -41,10 +41,14 @@ def test_variant_forward_backward_on_odd_sizes(name, trimap_free):
     assert not no_grad, f"parameters without gradient: {no_grad[:5]}"
 
 
-def test_variants_need_a_trimap_unless_trimap_free():
-    G = build_network("u2net", width=8, depth=3, max_width=16)
+@pytest.mark.parametrize("name", VARIANTS)
+def test_variants_need_a_trimap_unless_trimap_free(name):
+    from gan_matting import GanMattingError
+    G = build_network(name, width=8, depth=3, max_width=16, trimap_free=False)
     with pytest.raises(ValueError, match="needs a trimap"):
         G(torch.rand(1, 3, 32, 32))
+    with pytest.raises(GanMattingError, match="exclude each other"):  # the solvers behind a prior need a trimap
+        build_network(name, width=8, depth=3, max_width=16, trimap_free=True, prior="cf")
 
 
 def test_rsu_block_is_residual_and_keeps_size():
@@ -76,13 +80,16 @@ def test_basnet_refinement_starts_as_identity():
 
 
 def test_cross_channel_branches_see_one_channel_or_a_pair():
+    torch.manual_seed(0)
     G = build_network("cross_channel", width=4, depth=2, max_width=8).eval()
+    raw = []  # the branches' unclamped alphas (the clamped out["channel_alphas"] can sit at 0 for a fresh net)
+    G.branch_alpha.register_forward_hook(lambda _m, _i, out: raw.append(out.detach()))
     x, t = torch.rand(1, 3, 24, 24), torch.full((1, 1, 24, 24), 0.5)
-    base = G(x, t)["channel_alphas"]
-    assert base.shape == (1, 6, 24, 24)
+    assert G(x, t)["channel_alphas"].shape == (1, 6, 24, 24)
     x2 = x.clone()
     x2[:, 2] = torch.rand(24, 24)  # change the blue plane only
-    moved = (G(x2, t)["channel_alphas"] - base).abs().flatten(2).amax(-1)[0]
+    G(x2, t)
+    moved = (raw[1] - raw[0]).abs().flatten(1).amax(-1)  # (6 branches,): the batch is branch-major
     # branches (R,R), (G,G), (R,G) never see blue; (B,B), (G,B), (B,R) do
     assert torch.all(moved[[0, 1, 3]] == 0) and torch.all(moved[[2, 4, 5]] > 0)
 
