@@ -112,3 +112,24 @@ def test_make_trimap_maskrcnn_end_to_end(tmp_path, pennfudan, monkeypatch):
     assert main(["make-trimap", "--method", "maskrcnn", "--image", str(photo), "--out", str(tmp_path / "x.png")]) == 1
     assert main(["make-trimap", "--method", "maskrcnn", "--weights", str(RELEASED_WEIGHTS),
                  "--image", str(photo), "--out", str(tmp_path / "y.png")]) == 1
+
+
+def test_local_torchvision_weights_load_where_they_fit(tmp_path):
+    """model.generator.pretrained: a torchvision state dict from disk (another label set's heads left fresh);
+    a file that mostly does not fit is refused naming a tensor. Nothing is downloaded."""
+    from gan_matting.models.maskrcnn import load_local_weights
+    src = build_network("maskrcnn_mobilenet_v3", min_size=64, max_size=64).net
+    sd = {k: v.clone() for k, v in src.state_dict().items()}
+    head = "roi_heads.box_predictor.cls_score.weight"
+    sd[head] = torch.zeros(91, sd[head].shape[1])  # a COCO-sized classifier: must be skipped, not loaded
+    torch.save(sd, tmp_path / "coco_like.pth")
+    dst = build_network("maskrcnn_mobilenet_v3", min_size=64, max_size=64).net
+    assert load_local_weights(dst, tmp_path / "coco_like.pth") == 1
+    key = "backbone.body.0.0.weight"
+    assert torch.equal(dst.state_dict()[key], src.state_dict()[key])
+    assert dst.state_dict()[head].shape[0] == 2
+    torch.save({"something.else": torch.zeros(3)}, tmp_path / "foreign.pth")
+    with pytest.raises(GanMattingError, match="does not fit"):
+        load_local_weights(dst, tmp_path / "foreign.pth")
+    with pytest.raises(GanMattingError, match="nothing is downloaded"):
+        load_local_weights(dst, tmp_path / "missing.pth")
