@@ -3,7 +3,11 @@
     prior = classical_prior("cf", image, trimap)   # image (H, W, 3) float on [0, 1]; trimap uint8 0/128/255
     # -> (H, W) float32 alpha on [0, 1], known trimap regions exact
 
-The generator then predicts a correction of this alpha. A solve costs seconds, so results are cached
+The generator then predicts a correction of this alpha. A prior spec names the solvers and how they are
+used: ``"cf"`` corrects cf; ``"cf+knn"`` corrects cf and sees knn as an extra input; ``"blend:cf+knn"``
+corrects a per-pixel, learned convex blend of cf and knn (softmax weights from the generator's head),
+because neither solver wins everywhere: knn's non-local affinities win on plants and holes, cf on
+hair and plush. A solve costs seconds, so results are cached
 on disk by content hash (image bytes + trimap bytes + method) under ``~/.cache/gan_matting/priors``
 (``GAN_MATTING_CACHE`` overrides the root): training crops and repeated validations pay once.
 ``GAN_MATTING_PRIOR_CACHE=0`` switches the cache off (benchmarks time the solve every time).
@@ -20,9 +24,18 @@ import numpy as np
 from .atomic import atomic_write
 from .baselines import run_baseline
 
+BLEND_PREFIX = "blend:"
+
+
 def prior_methods(prior: str) -> list:
-    """"cf" -> ["cf"]; "cf+knn" -> ["cf", "knn"] (the first one is the alpha the generator corrects)."""
-    return [m for m in prior.split("+") if m]
+    """"cf" -> ["cf"]; "cf+knn" or "blend:cf+knn" -> ["cf", "knn"] (without "blend:", the first one is
+    the alpha the generator corrects)."""
+    return [m for m in prior.removeprefix(BLEND_PREFIX).split("+") if m]
+
+
+def prior_is_blend(prior: str) -> bool:
+    """Whether the generator corrects a learned blend of all its priors rather than the first one."""
+    return prior.startswith(BLEND_PREFIX)
 
 
 def prior_stack(prior: str, image: np.ndarray, trimap: np.ndarray, cache: bool = True) -> np.ndarray:

@@ -16,7 +16,7 @@ from gan_matting.inference.predict import predict_image
 from gan_matting.models import build_network
 from gan_matting.models.weights import load_generator
 from gan_matting.postprocess import propagate
-from gan_matting.priors import cache_dir, classical_prior
+from gan_matting.priors import cache_dir, classical_prior, prior_is_blend, prior_methods
 from gan_matting.training.data import read_split
 from gan_matting.training.trainer import train
 
@@ -68,6 +68,38 @@ def test_prior_generator_starts_exactly_at_the_prior_and_learns_a_correction():
     assert torch.equal(two(img, tri, both)["alpha"], both[:, :1])
 
 
+@pytest.mark.parametrize("net", ["unet", "u2net"])
+def test_blend_prior_starts_at_the_mean_and_learns_per_pixel_which_solver_to_trust(net):
+    """"blend:cf+knn": alpha = clamp(sum_k w_k * prior_k + delta) with softmax weights from the head.
+    The weights must learn to pick, per pixel, the prior that is right (here: cf on the left half,
+    knn on the right), which a correction of cf alone can only imitate with a large delta."""
+    torch.manual_seed(0)
+    G = build_network(net, prior="blend:cf+knn", **TINY_G)
+    img, tri = torch.rand(2, 3, 24, 20), torch.full((2, 1, 24, 20), 0.5)
+    priors = torch.rand(2, 2, 24, 20)
+    out = G(img, tri, priors)
+    assert torch.allclose(out["alpha"], priors.mean(1, keepdim=True), atol=1e-6)
+    w = out["prior_weights"]
+    assert w.shape == (2, 2, 24, 20) and torch.allclose(w.sum(1), torch.ones(2, 24, 20))
+    img[:, 0, :, 10:] = 1.0          # the image says which half is which
+    img[:, 0, :, :10] = 0.0
+    target = torch.where(torch.arange(20) < 10, priors[:, 0:1], priors[:, 1:2])
+    opt = torch.optim.Adam(G.parameters(), 1e-2)
+    first = float((G(img, tri, priors)["alpha"] - target).abs().mean())
+    for _ in range(40):
+        loss = (G(img, tri, priors)["alpha"] - target).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    G.eval()
+    w = G(img, tri, priors)["prior_weights"].detach()
+    assert float(loss.detach()) < 0.5 * first
+    assert w[:, 0, :, :10].mean() > 0.6 and w[:, 1, :, 10:].mean() > 0.6   # cf left, knn right
+    assert prior_methods("blend:cf+knn") == ["cf", "knn"] and prior_is_blend("blend:cf+knn")
+    assert not prior_is_blend("cf+knn")
+    assert load_config(None, ["data.source=synth", "model.generator.prior=blend:cf+knn"]).model.generator.prior == "blend:cf+knn"
+
+
 def test_classical_prior_is_cached_and_handles_degenerate_trimaps():
     img, tri, a = _scene()
     p1 = classical_prior("cf", img, tri)
@@ -81,14 +113,16 @@ def test_classical_prior_is_cached_and_handles_degenerate_trimaps():
     assert (p[only_fg == 255] == 1).all() and (p[only_fg == 128] == 0.5).all()
 
 
-@pytest.mark.parametrize("prior", ["cf", "cf+knn"])
+@pytest.mark.parametrize("prior", ["cf", "cf+knn", "blend:cf+knn"])
 def test_infer_computes_the_prior_itself(prior):
     img, tri, _ = _scene(1)
     G = build_network("unet", prior=prior, **TINY_G).eval()
     alpha, fg = predict_image(G, img, tri)
-    expected = apply_known(classical_prior("cf", img, tri), trimap_to_unit(tri))
+    started_from = prior_methods(prior) if prior_is_blend(prior) else ["cf"]
+    start = np.mean([classical_prior(m, img, tri) for m in started_from], axis=0)
+    expected = apply_known(start, trimap_to_unit(tri))
     assert alpha.shape == tri.shape and fg.shape == img.shape
-    assert np.abs(alpha - expected).max() < 1e-6   # an untrained prior model reproduces cf
+    assert np.abs(alpha - expected).max() < 1e-6   # an untrained prior model reproduces cf (or the blend's mean)
 
 
 def test_propagation_lowers_the_error_of_a_noisy_matte():

@@ -68,13 +68,22 @@ def output_channels(error_head: bool, trimap_free: bool) -> int:
     return 4 + int(error_head) + 3 * int(trimap_free)
 
 
-def matting_outputs(y, hidden, image, prior, error_head: bool, trimap_free: bool) -> dict:
-    """The generators' common output dict from raw head channels ``y`` (B, output_channels, H, W):
-    alpha (clamped; a correction of the first prior when there is one), fg = image + residual
-    (clamped), features (the head's hidden layer), error (softplus) and trimap logits when built so."""
+def matting_outputs(y, hidden, image, prior, error_head: bool, trimap_free: bool, n_blend: int = 0) -> dict:
+    """The generators' common output dict from raw head channels ``y`` (B, output_channels [+ n_blend], H, W):
+    alpha (clamped; a correction of the first prior, or of a per-pixel softmax blend of the ``n_blend``
+    priors, when there is one), fg = image + residual (clamped), features (the head's hidden layer),
+    error (softplus), trimap logits and the blend's ``prior_weights`` (B, n_blend, H, W) when built so."""
+    import torch
     import torch.nn.functional as F
-    alpha = y[:, 0:1] + prior[:, 0:1] if prior is not None else y[:, 0:1]
-    out = {"alpha": alpha.clamp(0, 1), "fg": (image + y[:, 1:4]).clamp(0, 1), "features": hidden}
+    out = {}
+    if prior is None:
+        base = 0
+    elif n_blend:
+        out["prior_weights"] = torch.softmax(y[:, -n_blend:], dim=1)
+        base = (out["prior_weights"] * prior).sum(dim=1, keepdim=True)
+    else:
+        base = prior[:, 0:1]
+    out.update({"alpha": (y[:, 0:1] + base).clamp(0, 1), "fg": (image + y[:, 1:4]).clamp(0, 1), "features": hidden})
     k = 4
     if error_head:
         out["error"] = F.softplus(y[:, k:k + 1])
@@ -86,13 +95,20 @@ def matting_outputs(y, hidden, image, prior, error_head: bool, trimap_free: bool
 
 def output_head(cin: int, width: int, n_out: int, prior: str = "") -> nn.Sequential:
     """conv -> ReLU (the hidden ``features``) -> conv to the raw output channels. Starts at alpha = 0.5
-    and F = image (inside the clamp's active range), or at exactly the prior when correcting one."""
+    and F = image (inside the clamp's active range), or at exactly the prior when correcting one (an
+    equal-weight blend for a "blend:" prior, whose weight logits are ``n_blend`` extra last channels)."""
     import torch
-    head = nn.Sequential(nn.Conv2d(cin, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, n_out, 3, padding=1))
+    from ..priors import prior_is_blend, prior_methods
+    n_blend = len(prior_methods(prior)) if prior_is_blend(prior) else 0
+    head = nn.Sequential(nn.Conv2d(cin, width, 3, padding=1), nn.ReLU(inplace=True),
+                         nn.Conv2d(width, n_out + n_blend, 3, padding=1))
+    head.n_blend = n_blend  # read by head_outputs; follows from the config, so not saved in the weights
     with torch.no_grad():
         head[-1].bias.zero_()
         if prior:
             head[-1].weight[0].zero_()
+            if n_blend:
+                head[-1].weight[-n_blend:].zero_()
         else:
             head[-1].bias[0] = 0.5
     return head
@@ -105,4 +121,5 @@ def head_outputs(head: nn.Sequential, features, x, image, prior, size, error_hea
     import torch
     h, w = size
     hidden = head[1](head[0](torch.cat([features, x], dim=1)))
-    return matting_outputs(head[2](hidden)[..., :h, :w], hidden[..., :h, :w], image, prior, error_head, trimap_free)
+    return matting_outputs(head[2](hidden)[..., :h, :w], hidden[..., :h, :w], image, prior, error_head, trimap_free,
+                           getattr(head, "n_blend", 0))
