@@ -23,6 +23,11 @@ run real_u2net_cfknn_photos --set data.variants=0 --set "model.generator.prior=c
   --set model.generator.max_width=64 --set train.steps=200 --set train.ckpt_every=50
 run real_u2net_cfknn_grad2 --set data.variants=0 --set "model.generator.prior=cf+knn" --set model.generator.name=u2net \
   --set model.generator.max_width=64 --set train.steps=200 --set train.ckpt_every=50 --set loss.lambda_grad=2.0
+# the learned per-pixel blend of cf and knn (not released: better mean, worse hair image)
+blend=(--set data.variants=0 --set "model.generator.prior=blend:cf+knn" --set model.generator.name=u2net
+       --set model.generator.max_width=64 --set train.steps=400 --set train.ckpt_every=50 --set train.val_every=50)
+run real_u2net_blend "${blend[@]}"
+run real_u2net_blend_grad2 "${blend[@]}" --set loss.lambda_grad=2.0
 # ablations (the README's rows were cut at the steps it lists: use --stop-after to do the same)
 run real_prior_cf                                  # + 8 re-composites per photo, GAN after step 200
 run real_prior_cf_noadv --lambda-adv 0              # lever 6: no adversarial term
@@ -33,6 +38,8 @@ $PY experiments/real_photo_table.py --out runs/real_photo \
   --model "released gan_matting_real_cfknn=checkpoints/gan_matting_real_cfknn.safetensors" \
   --model "released gan_matting_real_u2net_cfknn=checkpoints/gan_matting_real_u2net_cfknn.safetensors" \
   --model "u2net cf+knn, lambda_grad 2=runs/real_u2net_cfknn_grad2/generator_best.safetensors" \
+  --model "u2net blend:cf+knn prior (step 400)=runs/real_u2net_blend/generator_best.safetensors" \
+  --model "u2net blend:cf+knn prior, lambda_grad 2 (step 200)=runs/real_u2net_blend_grad2/generator_best.safetensors" \
   --model "gan cf-prior, composites=runs/real_prior_cf/generator_best.safetensors" \
   --model "no-adv cf-prior=runs/real_prior_cf_noadv/generator_best.safetensors" \
   --model "gan no-prior=runs/real_noprior/generator_best.safetensors" \
