@@ -19,11 +19,15 @@ train refiner experiments/refiner.yaml                      # released as checkp
 train refiner_l1 experiments/refiner_l1.yaml
 train refiner_f experiments/refiner.yaml --set features=true
 train refiner_l1_f experiments/refiner_l1.yaml --set features=true
+train refiner_big experiments/refiner.yaml --set width=32 --set n_layers=6 --stop-after 400   # the ablation's row: 400 of 800 steps
 $PY experiments/refiner_ablation.py --out runs/refiner_ablation \
   --refiner "refiner, L1 + grad only=runs/refiner_l1/refiner_last.safetensors" \
   --refiner "refiner, + GAN + style + Gabor=runs/refiner/refiner_last.safetensors" \
   --refiner "refiner + G features, L1 + grad only=runs/refiner_l1_f/refiner_last.safetensors" \
-  --refiner "refiner + G features, + GAN + style + Gabor=runs/refiner_f/refiner_last.safetensors"
+  --refiner "refiner + G features, + GAN + style + Gabor=runs/refiner_f/refiner_last.safetensors" \
+  --refiner "larger refiner (width 32, 6 layers), + GAN + style + Gabor, 400 steps=runs/refiner_big/refiner_last.safetensors"
+$PY experiments/refiner_generalisation.py                      # memorise vs generalise (README)
+$PY experiments/refiner_generalisation.py --lr 1e-3 --set width=32 --set n_layers=8 --set features=true
 # speed: a 1080p fur photo (its trimap from the *predicted* alpha shipped with it; never scored)
 mkdir -p runs/bench_input
 $GM make-trimap --mask "$SHARED/fur_1080p_pseudo_alpha/pseudo_alpha_GFM_prediction_NOT_GT/sample1.png" \
