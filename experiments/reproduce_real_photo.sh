@@ -31,6 +31,8 @@ run real_u2net_blend_grad2 "${blend[@]}" --set loss.lambda_grad=2.0
 # the fourth release: the same, 1000 steps (validation every 100 steps; released: step 800, generator_best)
 run real_u2net_blend_grad2_long "${blend[@]}" --set loss.lambda_grad=2.0 --set train.steps=1000 \
   --set train.val_every=100 --set train.ckpt_every=100
+run real_u2net_blend_grad2_long_seed1 "${blend[@]}" --set loss.lambda_grad=2.0 --set train.steps=1000 \
+  --set train.val_every=100 --set train.ckpt_every=100 --set train.seed=1   # the second seed (README)
 # ablations (the README's rows were cut at the steps it lists: use --stop-after to do the same)
 run real_prior_cf                                  # + 8 re-composites per photo, GAN after step 200
 run real_prior_cf_noadv --lambda-adv 0              # lever 6: no adversarial term
@@ -44,6 +46,7 @@ $PY experiments/real_photo_table.py --out runs/real_photo \
   --model "u2net blend:cf+knn prior (step 400)=runs/real_u2net_blend/generator_best.safetensors" \
   --model "u2net blend:cf+knn prior, lambda_grad 2 (step 200)=runs/real_u2net_blend_grad2/generator_best.safetensors" \
   --model "released gan_matting_real_u2net_blend=checkpoints/gan_matting_real_u2net_blend.safetensors" \
+  --model "same, seed 1=runs/real_u2net_blend_grad2_long_seed1/generator_best.safetensors" \
   --model "gan cf-prior, composites=runs/real_prior_cf/generator_best.safetensors" \
   --model "no-adv cf-prior=runs/real_prior_cf_noadv/generator_best.safetensors" \
   --model "gan no-prior=runs/real_noprior/generator_best.safetensors" \
