@@ -4,7 +4,8 @@
     gan-matting bench synth     # procedural generator: images/s at 512^2 and 1024^2
     gan-matting bench train     # seconds per G+D step and images/s per configuration, peak memory
     gan-matting bench infer     # 1920x1080: cf + ML foreground vs quality / fast / naive modes; RSS up to 8K
-    gan-matting bench all
+    gan-matting bench cuda      # GPU: fast-mode FPS at HD / 4K (fp32, fp16), VRAM, 8K, tiled quality mode
+    gan-matting bench all       # every table (cuda only where a GPU is present)
 
 This machine's CPU speed drifts, so every table is measured in one run, side by side, and reports the
 median of repeats; compare rows of one table, not numbers from different days.
@@ -60,7 +61,7 @@ def timeit(fn: Callable[[], object], repeats: int, warmup: int = 1) -> Tuple[flo
 
 def _header(title: str) -> str:
     env = environment()
-    lines = [f"## {title}", ""] + [f"- {k}: {v}" for k, v in env.items()] + [""]
+    lines = [f"## {title}", ""] + [f"- {k}: {v}" for k, v in env.items()] + ["", ""]
     return "\n".join(lines)
 
 
@@ -355,12 +356,135 @@ def _fast_once(w: int, h: int, image, trimap, refiner) -> None:
     print(secs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-BENCHES = {"metrics": bench_metrics, "synth": bench_synth, "train": bench_train, "infer": bench_infer}
+def _gpu_ms(fn: Callable[[], object], n: int, device) -> List[float]:
+    """Milliseconds per call of fn, each call fenced by device synchronisation (kernels are asynchronous)."""
+    import torch
+    def sync():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+    ts = []
+    for _ in range(n):
+        sync()
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        ts.append(1000 * (time.perf_counter() - t0))
+    return ts
+
+
+def _peak_mib(fn: Callable[[], object], device) -> float:
+    """Peak CUDA memory allocated during one call of fn (the inputs and weights already resident count)."""
+    import torch
+    if device.type != "cuda":
+        return float("nan")
+    torch.cuda.synchronize(device)
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats(device)
+    fn()
+    torch.cuda.synchronize(device)
+    return torch.cuda.max_memory_allocated(device) / 2 ** 20
+
+
+def bench_cuda(repeats: int, quick: bool, device: str = "cuda") -> str:
+    """GPU inference, batch 1, frames already on the device (as a video pipeline keeps them): per-frame
+    milliseconds (median of ``20 * repeats`` frames), FPS and peak VRAM of the fast mode (coarse pass +
+    guided upsampling + patch refiner) in fp32 and fp16 at HD and 4K; the same end to end (numpy in and
+    out, as ``infer`` calls it); fast mode at 8K; the quality mode (full-resolution generator) in tiles
+    with the peak VRAM per tile size; closed-form alpha + ML foreground on this machine's CPU for scale.
+    ``device="cpu"`` runs the same code at fp32 for a smoke test."""
+    import torch
+    from . import GanMattingError
+    from .baselines import run_baseline
+    from .inference.coarse_fine import load_pipeline, pipeline_predictor
+    from .inference.predict import _prior, predict_tensor
+    from .inference.tiles import predict_with_fallback
+    from .data.trimap_format import trimap_to_unit
+    from .models.weights import CHECKPOINTS, RELEASED_REFINER, RELEASED_WEIGHTS, load_generator
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise GanMattingError("bench cuda: no CUDA device visible to torch (torch.cuda.is_available() is False)")
+    precisions = ["fp32", "fp16"] if dev.type == "cuda" else ["fp32"]
+    sizes = [(320, 180), (640, 360)] if quick else [(1920, 1080), (3840, 2160)]
+    big = (960, 540) if quick else (7680, 4320)
+    n = (3 if quick else 20) * repeats
+    light = CHECKPOINTS / "gan_matting_cpu_light.safetensors"
+    gens = {f"prior-free G ({light.name})": (light, n),
+            f"cf-prior G ({RELEASED_WEIGHTS.name}, default; cf solved on the CPU at the coarse size)":
+                (RELEASED_WEIGHTS, max(3, repeats))}
+
+    rendered: Dict[Tuple[int, int], tuple] = {}
+
+    def frame(w, h, dtype):
+        if (w, h) not in rendered:  # the procedural portrait takes seconds to render: once per size
+            rendered[(w, h)] = bench_image(w, h)[:2]
+        img, tri = rendered[(w, h)]
+        x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)))[None].to(dev, dtype)
+        t = torch.from_numpy(trimap_to_unit(tri))[None, None].to(dev, dtype)
+        return img, tri, x, t
+
+    rows = ["| generator | precision | size | median ms/frame | FPS | end to end ms (numpy in/out) | peak VRAM MiB |",
+            "|---|---|---|---:|---:|---:|---:|"]
+    with torch.no_grad():
+        for gname, (path, frames) in gens.items():
+            for prec in precisions:
+                dtype = torch.float16 if prec == "fp16" else torch.float32
+                G, _ = load_generator(path, dev)
+                pipe = load_pipeline(G.to(dtype), RELEASED_REFINER, dev)
+                e2e = pipeline_predictor(pipe, dev)
+                for w, h in sizes:
+                    img, tri, x, t = frame(w, h, dtype)
+                    for _ in range(3):  # warm-up: cuDNN algorithm choice, allocator, numba kernels
+                        pipe(x, t)
+                    ms = statistics.median(_gpu_ms(lambda: pipe(x, t), frames, dev))
+                    ms_e2e = statistics.median(_gpu_ms(lambda: e2e(img, tri), max(3, frames // 4), dev))
+                    peak = _peak_mib(lambda: pipe(x, t), dev)
+                    rows.append(f"| {gname} | {prec} | {w}x{h} | {ms:.2f} | {1000 / ms:.1f} | {ms_e2e:.1f} | {peak:.0f} |")
+        # the largest frame and the quality mode, prior-free G in the lowest precision measured
+        dtype = torch.float16 if "fp16" in precisions else torch.float32
+        prec = precisions[-1]
+        G, _ = load_generator(light, dev)
+        G.to(dtype)
+        pipe = load_pipeline(G, RELEASED_REFINER, dev)
+        big_rows = ["| mode | precision | size | tile px | median ms | peak VRAM MiB |", "|---|---|---|---:|---:|---:|"]
+        img, tri, x, t = frame(*big, dtype)
+        pipe(x, t)
+        ms = statistics.median(_gpu_ms(lambda: pipe(x, t), max(3, repeats), dev))
+        big_rows.append(f"| fast (coarse + refine) | {prec} | {big[0]}x{big[1]} | - | {ms:.1f} | {_peak_mib(lambda: pipe(x, t), dev):.0f} |")
+
+        def full(xx, tt):
+            out = predict_tensor(G, xx, tt, _prior(G, xx, tt))
+            return {"alpha": out["alpha"], "fg": out["fg"]}
+        for w, h in [sizes[-1], big]:
+            img, tri, x, t = frame(w, h, dtype)
+            for tile in ([256, 512] if quick else [512, 1024, 2048]):
+                run = lambda: predict_with_fallback(full, x, t, tile)  # noqa: E731
+                run()
+                ms = statistics.median(_gpu_ms(run, max(2, repeats // 2), dev))
+                big_rows.append(f"| quality (full-resolution G, Hann tiles) | {prec} | {w}x{h} | {tile} | {ms:.1f} | {_peak_mib(run, dev):.0f} |")
+    w, h = sizes[0]
+    img, tri, _x, _t = frame(w, h, torch.float32)
+    del _x, _t
+    t0 = time.perf_counter()
+    run_baseline("cf", img, tri, with_foreground=True)
+    cf_s = time.perf_counter() - t0
+    return (_header(f"{dev.type.upper()} inference, batch 1, frames on the device; {n} timed frames per row "
+                    f"(prior-free G), {max(3, repeats)} (cf-prior G); procedural portrait, refiner "
+                    f"{RELEASED_REFINER.name} (trained behind the cf-prior G: for the prior-free G it is timed, "
+                    f"not tuned)")
+            + "\n".join(rows)
+            + "\n\nThe largest frame, and the quality mode in tiles (prior-free G):\n\n" + "\n".join(big_rows)
+            + f"\n\nFor scale: pymatting closed-form alpha + ML foreground on this machine's CPU, {w}x{h}, one run: "
+              f"{cf_s:.2f} s.\n")
+
+
+BENCHES = {"metrics": bench_metrics, "synth": bench_synth, "train": bench_train, "infer": bench_infer,
+           "cuda": bench_cuda}
 
 
 def run_bench(what: str, out: Path, repeats: int = 5, quick: bool = False, config: str | None = None,
               image: str | None = None, trimap: str | None = None, refiner: str | None = None) -> int:
-    names = list(BENCHES) if what == "all" else [what]
+    import torch
+    names = [k for k in BENCHES if k != "cuda" or torch.cuda.is_available()] if what == "all" else [what]
     out.mkdir(parents=True, exist_ok=True)
     for name in names:
         if name == "train":

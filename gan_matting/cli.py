@@ -324,6 +324,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--composite-on", metavar="COLOR|IMAGE",
                    help="also write composite/NAME.png on a colour (#RRGGBB or R,G,B) or an image, for a visual check")
     s.add_argument("--tile", type=int_at_least(0), default=0, help="quality mode: tile side in px (0 = from free memory)")
+    s.add_argument("--precision", choices=["fp32", "fp16"], default="fp32",
+                   help="network precision; fp16 needs --device cuda (guided-filter solves and outputs stay fp32)")
     s.add_argument("--frames", default="video", choices=["video", "png"],
                    help="video input: write alpha.mp4 + composite.mp4 (default) or PNG sequences alpha/ + rgba/")
     s.add_argument("--smooth", type=float_in(0.0, 0.99), default=0.0,
@@ -346,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_serve)
 
     s = sub.add_parser("bench", help="speed benchmarks; writes a markdown table with hardware and versions")
-    s.add_argument("what", choices=["metrics", "synth", "train", "infer", "all"], help="which table")
+    s.add_argument("what", choices=["metrics", "synth", "train", "infer", "cuda", "all"],
+                   help="which table (cuda: GPU fast-mode FPS and VRAM; all: every table, cuda only with a GPU)")
     s.add_argument("--config", help="train bench: YAML config of the model to time (default: the light CPU model)")
     s.add_argument("--out", default="runs/bench", help="output folder (default runs/bench)")
     s.add_argument("--repeats", type=int_at_least(1), default=5, help="timed repeats per row (median reported)")

@@ -86,6 +86,7 @@ CASES = [
     ("synth-n-0", lambda e: ["synth", "--preset", "tiny", "--n", "0", "--out", e["root"] / "s"], 2, "--n: must be >= 1"),
     ("device-unknown", lambda e: ["infer", e["img"], "--trimap", e["tri"], "--weights", e["weights"], "--out", e["root"] / "o", "--device", "tpu"], 1, "--device 'tpu': not a device name"),
     ("device-cuda-absent", lambda e: ["infer", e["img"], "--trimap", e["tri"], "--weights", e["weights"], "--out", e["root"] / "o", "--device", "cuda"], 1, "no CUDA device"),
+    ("fp16-on-cpu", lambda e: ["infer", e["img"], "--trimap", e["tri"], "--weights", e["weights"], "--out", e["root"] / "o", "--device", "cpu", "--precision", "fp16"], 1, "--precision fp16 needs a CUDA device"),
     ("config-ckpt-every-0", lambda e: ["train", "--config", "experiments/smoke_cpu.yaml", "--data", e["data"], "--set", "train.ckpt_every=0"], 1, "'train.ckpt_every' must be >= 1"),
     ("config-lr-0", lambda e: ["train", "--config", "experiments/smoke_cpu.yaml", "--data", e["data"], "--set", "optim.lr_g=0"], 1, "'optim.lr_g' must be > 0"),
     ("config-lambda-negative", lambda e: ["train", "--config", "experiments/smoke_cpu.yaml", "--data", e["data"], "--set", "loss.lambda_grad=-1"], 1, "'loss.lambda_grad' must be >= 0"),

@@ -98,6 +98,9 @@ def run_infer(args) -> int:
 
     # every option and path is checked before the model loads or an image is read
     device = resolve_device(args.device)
+    half = getattr(args, "precision", "fp32") == "fp16"
+    if half and device.type != "cuda":
+        raise GanMattingError(f"--precision fp16 needs a CUDA device (got {device}); CPU inference runs in fp32")
     if 0 < args.tile < MIN_TILE // 2:
         raise GanMattingError(f"--tile {args.tile}: must be 0 (chosen from free memory) or >= {MIN_TILE // 2}")
     backdrop = parse_backdrop(args.composite_on) if args.composite_on else None
@@ -111,12 +114,16 @@ def run_infer(args) -> int:
     if backend == "onnx":
         if args.mode != "quality" or args.post != "none" or args.max_side:
             raise GanMattingError("--backend onnx runs the quality mode only (no --mode fast, --post, --max-side)")
+        if half:
+            raise GanMattingError("--backend onnx runs the exported fp32 graph (no --precision fp16)")
         if not args.weights or Path(args.weights).suffix.lower() != ".onnx":
             raise GanMattingError("--backend onnx: give the exported model as --weights FILE.onnx (gan-matting export)")
         from ..export import OnnxGenerator
         G = OnnxGenerator(args.weights)
     else:
         G, _meta = load_generator(args.weights or RELEASED_WEIGHTS, device)
+        if half:
+            G.half()
     if not getattr(G, "trimap_free", False) and not args.trimap:
         raise GanMattingError("these weights need a trimap (--trimap); make one with `gan-matting make-trimap`")
     if backend == "onnx":

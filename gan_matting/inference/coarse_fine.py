@@ -42,7 +42,8 @@ def coarse_pass(G: nn.Module, x: torch.Tensor, t: Optional[torch.Tensor], side: 
     """The generator at the coarse size. Returns image / trimap / alpha / fg (and error, when G has a head)
     at that size."""
     size = coarse_size(x.shape[-2], x.shape[-1], side)
-    xs = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+    # antialiased resampling has no fp16 kernel on CPU: downscale in fp32, then back to the pipeline's dtype
+    xs = F.interpolate(x.float(), size=size, mode="bilinear", align_corners=False, antialias=True).to(x.dtype)
     ts = F.interpolate(t, size=size, mode="nearest") if t is not None else None
     prior = _prior(G, xs, ts)
     out = predict_tensor(G, xs, ts, prior)
@@ -84,16 +85,22 @@ def guided_upsample(image_lo: torch.Tensor, p_lo: torch.Tensor, image_hi: torch.
     A, b are upsampled bilinearly and applied to image_hi. kornia has the same-size guided filter
     (guided_blur), not this cross-resolution form."""
     k = (2 * radius + 1, 2 * radius + 1)
+    # the statistics run in float32 whatever the pipeline's precision: var = E[II] - E[I]E[I] cancels
+    # catastrophically in fp16 (flat regions would get noise-sized, even negative, variances), linalg has
+    # no fp16 kernels, and it is all at the coarse size, so it costs little; only the full-size apply
+    # below runs in the caller's dtype
+    image_lo, p_lo = image_lo.float(), p_lo.float()
     mean_i, mean_p = box_blur(image_lo, k), box_blur(p_lo, k)
     cov_ip = box_blur(image_lo * p_lo, k) - mean_i * mean_p
     b_, _, h, w = image_lo.shape
     var = torch.stack([box_blur(image_lo[:, i:i + 1] * image_lo[:, j:j + 1], k)[:, 0] - mean_i[:, i] * mean_i[:, j]
                        for i in range(3) for j in range(3)], dim=-1).reshape(b_, h, w, 3, 3)
     var = var + eps * torch.eye(3, dtype=var.dtype, device=var.device)
-    a = torch.linalg.solve(var, cov_ip.permute(0, 2, 3, 1).unsqueeze(-1)).squeeze(-1).permute(0, 3, 1, 2)
+    # solve_ex: no error check, hence no host-device synchronisation (eps keeps every system well posed)
+    a = torch.linalg.solve_ex(var, cov_ip.permute(0, 2, 3, 1).unsqueeze(-1))[0].squeeze(-1).permute(0, 3, 1, 2)
     b = mean_p - (a * mean_i).sum(1, keepdim=True)
     size = image_hi.shape[-2:]
-    a, b = _up(box_blur(a, k), size), _up(box_blur(b, k), size)
+    a, b = _up(box_blur(a, k), size).to(image_hi.dtype), _up(box_blur(b, k), size).to(image_hi.dtype)
     return (a * image_hi).sum(1, keepdim=True) + b
 
 
@@ -126,8 +133,23 @@ class CoarseToFine:
         # no learned error: the alpha's own uncertainty, largest at 0.5
         return 1 - (2 * coarse["alpha"] - 1).abs()
 
+    @property
+    def dtype(self) -> torch.dtype:
+        """The networks' precision (``half()`` the pipeline for fp16 on CUDA); inputs are cast to it."""
+        return next(self.G.parameters()).dtype
+
+    def half(self) -> "CoarseToFine":
+        """fp16 weights for every network of the pipeline (CUDA; the guided filter's solves stay fp32)."""
+        for net in (self.G, self.refiner, self.error_head):
+            if net is not None:
+                net.half()
+        return self
+
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, t: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """x (B, 3, H, W), t (B, 1, H, W) or None, any float dtype; outputs in the pipeline's dtype."""
+        x = x.to(self.dtype)
+        t = t.to(self.dtype) if t is not None else None
         size = x.shape[-2:]
         coarse = coarse_pass(self.G, x, t, self.coarse_side)
         error = self.coarse_error(coarse)
@@ -157,12 +179,14 @@ class CoarseToFine:
 
 def load_pipeline(G: nn.Module, refiner_path, device: str | torch.device = "cpu", coarse_side: int = 0,
                   budget: float = -1.0) -> CoarseToFine:
-    """CoarseToFine from refiner weights; the settings stored with them unless given (0 / -1 = stored)."""
+    """CoarseToFine from refiner weights, in G's precision; the settings stored with them unless given
+    (0 / -1 = stored)."""
     from ..models.weights import load_refiner
     nets, md = load_refiner(refiner_path, device)
-    return CoarseToFine(G, nets.get("refiner"), nets.get("error_head"),
+    pipe = CoarseToFine(G, nets.get("refiner"), nets.get("error_head"),
                         coarse_side=coarse_side or int(md.get("coarse_side", 320)), patch=int(md.get("patch", 16)),
                         budget=budget if budget >= 0 else float(md.get("budget", 0.08)))
+    return pipe.half() if pipe.dtype == torch.float16 else pipe
 
 
 def pipeline_predictor(pipe: CoarseToFine, device: str | torch.device = "cpu"):
@@ -173,6 +197,6 @@ def pipeline_predictor(pipe: CoarseToFine, device: str | torch.device = "cpu"):
         x = torch.from_numpy(img.transpose(2, 0, 1).copy())[None].float().to(device)
         t = torch.from_numpy(trimap_to_unit(tri))[None, None].to(device) if tri is not None else None
         out = pipe(x, t)
-        return (out["alpha"][0, 0].clamp(0, 1).cpu().numpy().astype("float32"),
-                out["fg"][0].clamp(0, 1).permute(1, 2, 0).cpu().numpy().astype("float32"))
+        return (out["alpha"][0, 0].clamp(0, 1).float().cpu().numpy(),
+                out["fg"][0].clamp(0, 1).permute(1, 2, 0).float().cpu().numpy())
     return predict

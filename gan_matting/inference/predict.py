@@ -56,10 +56,11 @@ def predict_image(G: torch.nn.Module, image: np.ndarray, trimap: Optional[np.nda
     from .tiles import auto_tile_size, predict_with_fallback
     h, w = image.shape[:2]
     device = torch.device(device)
-    x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].float().to(device)
+    dtype = next(G.parameters()).dtype  # fp16 when the caller half()-ed G (CUDA)
+    x = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None].to(device, dtype)
     t = None
     if trimap is not None:
-        t = torch.from_numpy(trimap_to_unit(trimap))[None, None].to(device)
+        t = torch.from_numpy(trimap_to_unit(trimap))[None, None].to(device, dtype)
     tile = tile or auto_tile_size(device, BYTES_PER_PX, fraction=0.5, cap=MAX_TILE)
 
     def run(xx: torch.Tensor, tt: Optional[torch.Tensor]) -> dict:
@@ -69,7 +70,7 @@ def predict_image(G: torch.nn.Module, image: np.ndarray, trimap: Optional[np.nda
     scale = min(1.0, max_side / max(h, w)) if max_side else 1.0
     if scale < 1.0:
         size = (max(8, round(h * scale)), max(8, round(w * scale)))
-        xs = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+        xs = F.interpolate(x.float(), size=size, mode="bilinear", align_corners=False, antialias=True).to(dtype)
         ts = F.interpolate(t, size=size, mode="nearest") if t is not None else None
         out = predict_with_fallback(run, xs, ts, tile)
         out = {k: F.interpolate(v, size=(h, w), mode="bilinear", align_corners=False) for k, v in out.items()}
@@ -77,8 +78,8 @@ def predict_image(G: torch.nn.Module, image: np.ndarray, trimap: Optional[np.nda
             out["alpha"] = apply_known(out["alpha"], t)
     else:
         out = predict_with_fallback(run, x, t, tile)
-    alpha = out["alpha"][0, 0].clamp(0, 1).cpu().numpy()
-    fg = out["fg"][0].clamp(0, 1).permute(1, 2, 0).cpu().numpy()
+    alpha = out["alpha"][0, 0].clamp(0, 1).float().cpu().numpy()
+    fg = out["fg"][0].clamp(0, 1).permute(1, 2, 0).float().cpu().numpy()
     return alpha.astype(np.float32), fg.astype(np.float32)
 
 
