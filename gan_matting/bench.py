@@ -373,7 +373,8 @@ def _gpu_ms(fn: Callable[[], object], n: int, device) -> List[float]:
 
 
 def _peak_mib(fn: Callable[[], object], device) -> float:
-    """Peak CUDA memory allocated during one call of fn (the inputs and weights already resident count)."""
+    """Peak CUDA memory PyTorch reserved during one call of fn, in MiB: the inputs, weights and a CUDA
+    graph's private pool already resident count; the CUDA context itself (a few hundred MiB) does not."""
     import torch
     if device.type != "cuda":
         return float("nan")
@@ -382,15 +383,35 @@ def _peak_mib(fn: Callable[[], object], device) -> float:
     torch.cuda.reset_peak_memory_stats(device)
     fn()
     torch.cuda.synchronize(device)
-    return torch.cuda.max_memory_allocated(device) / 2 ** 20
+    return torch.cuda.max_memory_reserved(device) / 2 ** 20
+
+
+def _graph_row(pipe, x, t, frames: int, dev, prefix: str, fps: bool = True) -> str:
+    """The rest of a table row for ``pipe`` captured as a CUDA graph (or why capture failed)."""
+    import torch
+    from .inference.coarse_fine import CudaGraphPipeline
+    try:
+        torch.cuda.empty_cache()
+        gp = CudaGraphPipeline(pipe, tuple(x.shape), t is not None, dev)
+        ms = statistics.median(_gpu_ms(lambda: gp(x, t), frames, dev))
+        peak = _peak_mib(lambda: gp(x, t), dev)
+    except Exception as exc:  # a table row that says why, rather than no table
+        return prefix + f" capture failed: {type(exc).__name__}: {str(exc).splitlines()[0][:80]} |" + (" | | |" if fps else " |")
+    finally:
+        gp = None
+        torch.cuda.empty_cache()
+    if fps:
+        return prefix + f" {ms:.2f} | {1000 / ms:.1f} | - | {peak:.0f} |"
+    return prefix + f" {ms:.1f} | {peak:.0f} |"
 
 
 def bench_cuda(repeats: int, quick: bool, device: str = "cuda") -> str:
     """GPU inference, batch 1, frames already on the device (as a video pipeline keeps them): per-frame
     milliseconds (median of ``20 * repeats`` frames), FPS and peak VRAM of the fast mode (coarse pass +
-    guided upsampling + patch refiner) in fp32 and fp16 at HD and 4K; the same end to end (numpy in and
-    out, as ``infer`` calls it); fast mode at 8K; the quality mode (full-resolution generator) in tiles
-    with the peak VRAM per tile size; closed-form alpha + ML foreground on this machine's CPU for scale.
+    guided upsampling + patch refiner) in fp32 and fp16 at HD and 4K, eager and replayed as one CUDA
+    graph (prior-free G); the same end to end (numpy in and out, as ``infer`` calls it); fast mode at 8K;
+    the quality mode (full-resolution generator) in tiles with the peak VRAM per tile size; closed-form
+    alpha + ML foreground on this machine's CPU for scale.
     ``device="cpu"`` runs the same code at fp32 for a smoke test."""
     import torch
     from . import GanMattingError
@@ -439,6 +460,8 @@ def bench_cuda(repeats: int, quick: bool, device: str = "cuda") -> str:
                     ms_e2e = statistics.median(_gpu_ms(lambda: e2e(img, tri), max(3, frames // 4), dev))
                     peak = _peak_mib(lambda: pipe(x, t), dev)
                     rows.append(f"| {gname} | {prec} | {w}x{h} | {ms:.2f} | {1000 / ms:.1f} | {ms_e2e:.1f} | {peak:.0f} |")
+                    if dev.type == "cuda" and not getattr(G, "prior", ""):
+                        rows.append(_graph_row(pipe, x, t, frames, dev, f"| {gname} | {prec} + CUDA graph | {w}x{h} |"))
         # the largest frame and the quality mode, prior-free G in the lowest precision measured
         dtype = torch.float16 if "fp16" in precisions else torch.float32
         prec = precisions[-1]
@@ -450,6 +473,9 @@ def bench_cuda(repeats: int, quick: bool, device: str = "cuda") -> str:
         pipe(x, t)
         ms = statistics.median(_gpu_ms(lambda: pipe(x, t), max(3, repeats), dev))
         big_rows.append(f"| fast (coarse + refine) | {prec} | {big[0]}x{big[1]} | - | {ms:.1f} | {_peak_mib(lambda: pipe(x, t), dev):.0f} |")
+        if dev.type == "cuda":
+            big_rows.append(_graph_row(pipe, x, t, max(3, repeats), dev, f"| fast (coarse + refine) | {prec} + CUDA graph | "
+                                       f"{big[0]}x{big[1]} | - |", fps=False))
 
         def full(xx, tt):
             out = predict_tensor(G, xx, tt, _prior(G, xx, tt))

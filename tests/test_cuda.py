@@ -93,8 +93,8 @@ def test_tiled_equals_untiled_away_from_seams_on_cuda(fp32_exact):
 
 
 def test_real_cuda_out_of_memory_falls_back_to_smaller_tiles(capsys):
-    """A real allocator limit, not a simulated error: room for the blending buffers and a few 256 px tiles'
-    activations, far from enough for the untiled 1024 px pass."""
+    """A real out-of-memory, not a simulated error: the GPU is filled with a ballast tensor, leaving room for
+    the blending buffers and a few 256 px tiles' activations, far from enough for the untiled 1024 px pass."""
     import re
     G, _ = load_generator(LIGHT, CUDA)
 
@@ -109,14 +109,17 @@ def test_real_cuda_out_of_memory_falls_back_to_smaller_tiles(capsys):
         torch.cuda.reset_peak_memory_stats()
         fn(x[..., :256, :256], t[..., :256, :256])
         act_256 = torch.cuda.max_memory_allocated() - base
-        blend_buffers = 5 * 8 * 1024 * 1024  # float64 alpha + fg + weight sums of tiled_predict
-        cap = base + blend_buffers + 3 * act_256 + 32 * 2 ** 20
+        torch.cuda.reset_peak_memory_stats()
+        fn(x, t)
+        act_1024 = torch.cuda.max_memory_allocated() - base
+        room = 5 * 4 * 1024 * 1024 + 4 * act_256 + 64 * 2 ** 20  # float32 blend buffers + tiles + slack
+        assert act_1024 > room, (act_1024, room)  # else the test could not provoke the error
         torch.cuda.empty_cache()
-        torch.cuda.set_per_process_memory_fraction(cap / torch.cuda.get_device_properties(0).total_memory)
+        ballast = torch.empty(torch.cuda.mem_get_info()[0] - room, dtype=torch.uint8, device=CUDA)
         try:
             out = predict_with_fallback(fn, x, t, tile=1024)
         finally:
-            torch.cuda.set_per_process_memory_fraction(1.0)
+            del ballast
             torch.cuda.empty_cache()
         msg = capsys.readouterr().out
         assert "out of memory: retrying with 512 px tiles" in msg, msg
@@ -124,6 +127,22 @@ def test_real_cuda_out_of_memory_falls_back_to_smaller_tiles(capsys):
         reference = tiled_predict(fn, x, t, tile=final)
     assert out["alpha"].shape == (1, 1, 1024, 1024) and torch.isfinite(out["alpha"]).all()
     assert (out["alpha"] - reference["alpha"]).abs().max() < 1e-3
+
+
+def test_cuda_graph_replays_equal_eager_runs():
+    from gan_matting.inference.coarse_fine import CudaGraphPipeline
+    pipe = _pipe(CUDA, half=True)
+    frames = [_portrait()[1:], _portrait(384, 256)[1:]]
+    frames[1] = (frames[1][0].flip(-1), frames[1][1].flip(-1))  # a second, different frame of the same size
+    graphed = CudaGraphPipeline(pipe, (1, 3, 256, 384), with_trimap=True, device=CUDA)
+    for x, t in frames:
+        x, t = x.to(CUDA), t.to(CUDA)
+        eager = pipe.run_static(x, t)
+        replay = graphed(x, t)
+        assert torch.equal(replay["cells"], eager["cells"]) and torch.equal(replay["valid"], eager["valid"])
+        assert (replay["alpha"].float() - eager["alpha"].float()).abs().max() < 1e-3
+    with pytest.raises(ValueError, match="captured for input"):
+        graphed(torch.zeros(1, 3, 128, 128, device=CUDA), None)
 
 
 def _tiny_model():

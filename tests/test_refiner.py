@@ -118,6 +118,33 @@ def test_pipeline_both_modes_on_odd_size():
     assert torch.equal(out["alpha"][t == 1], torch.ones(int((t == 1).sum())))
 
 
+def test_static_selection_and_pipeline_equal_the_dynamic_ones():
+    """run_static (fixed shapes, for CUDA graphs) pushes exactly k cells through the refiner; the ones that
+    are not real choices must keep their coarse alpha *and* foreground."""
+    from gan_matting.inference.patches import select_cells_static
+    g = torch.Generator().manual_seed(3)
+    score = torch.rand(2, 5, 7, generator=g)
+    score[score < 0.6] = float("-inf")
+    for k in (1, 9, 70, 200):
+        idx, valid = select_cells_static(score, k)
+        assert len(idx) == min(k, score.numel()) and torch.equal(idx[valid], select_cells(score, k))
+    net = _tiny_g()
+    x, t = torch.rand(1, 3, 67, 93), _trimap(67, 93)
+    ref = build_network("patch_refiner", width=8, n_layers=3)
+    torch.nn.init.normal_(ref.head.weight, std=0.1)
+    pipe = CoarseToFine(net, ref, build_network("coarse_error", width=4), coarse_side=32, patch=8, budget=1.0)
+    out, static = pipe(x, t), pipe.run_static(x, t)
+    assert len(static["cells"]) == int(np.ceil(67 * 93 / 64)) > len(out["cells"])  # k = budget * H * W / patch^2
+    assert torch.equal(static["cells"][static["valid"]], out["cells"])
+    assert torch.equal(static["alpha"], out["alpha"]) and torch.equal(static["fg"], out["fg"])
+    naive = CoarseToFine(net, None, coarse_side=32)(x, t)
+    chosen = torch.zeros(1, 1, 72, 96, dtype=torch.bool)
+    for _b, r, c in out["cells"].tolist():
+        chosen[..., r * 8:(r + 1) * 8, c * 8:(c + 1) * 8] = True
+    chosen = chosen[..., :67, :93].expand(1, 3, 67, 93)
+    assert torch.equal(out["fg"][~chosen], naive["fg"][~chosen]) and not torch.equal(out["fg"], naive["fg"])
+
+
 # -- tiles --------------------------------------------------------------------------------------------
 def test_tile_starts_cover_the_image():
     for length, tile, ov in [(100, 40, 8), (1000, 256, 32), (129, 128, 16), (50, 64, 8)]:

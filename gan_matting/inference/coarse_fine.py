@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from kornia.filters import box_blur
 
 from ..data.trimap_format import apply_known, unknown_mask
-from .patches import cell_scores, extract_cells, extract_cells_resampled, scatter_cells, select_cells
+from .patches import cell_scores, extract_cells, extract_cells_resampled, scatter_cells, select_cells_static
 from .predict import _prior, predict_tensor
 
 
@@ -86,18 +86,23 @@ def guided_upsample(image_lo: torch.Tensor, p_lo: torch.Tensor, image_hi: torch.
     (guided_blur), not this cross-resolution form."""
     k = (2 * radius + 1, 2 * radius + 1)
     # the statistics run in float32 whatever the pipeline's precision: var = E[II] - E[I]E[I] cancels
-    # catastrophically in fp16 (flat regions would get noise-sized, even negative, variances), linalg has
-    # no fp16 kernels, and it is all at the coarse size, so it costs little; only the full-size apply
-    # below runs in the caller's dtype
+    # catastrophically in fp16 (flat regions would get noise-sized, even negative, variances), and it is
+    # all at the coarse size, so it costs little; only the full-size apply below runs in the caller's dtype
     image_lo, p_lo = image_lo.float(), p_lo.float()
     mean_i, mean_p = box_blur(image_lo, k), box_blur(p_lo, k)
-    cov_ip = box_blur(image_lo * p_lo, k) - mean_i * mean_p
-    b_, _, h, w = image_lo.shape
-    var = torch.stack([box_blur(image_lo[:, i:i + 1] * image_lo[:, j:j + 1], k)[:, 0] - mean_i[:, i] * mean_i[:, j]
-                       for i in range(3) for j in range(3)], dim=-1).reshape(b_, h, w, 3, 3)
-    var = var + eps * torch.eye(3, dtype=var.dtype, device=var.device)
-    # solve_ex: no error check, hence no host-device synchronisation (eps keeps every system well posed)
-    a = torch.linalg.solve_ex(var, cov_ip.permute(0, 2, 3, 1).unsqueeze(-1))[0].squeeze(-1).permute(0, 3, 1, 2)
+    r = [box_blur(image_lo[:, i:i + 1] * p_lo, k) - mean_i[:, i:i + 1] * mean_p for i in range(3)]  # cov(I_i, p)
+
+    def cov(i: int, j: int) -> torch.Tensor:
+        c = box_blur(image_lo[:, i:i + 1] * image_lo[:, j:j + 1], k) - mean_i[:, i:i + 1] * mean_i[:, j:j + 1]
+        return c + eps if i == j else c
+    s00, s01, s02, s11, s12, s22 = cov(0, 0), cov(0, 1), cov(0, 2), cov(1, 1), cov(1, 2), cov(2, 2)
+    # the symmetric 3x3 systems solved in closed form (adjugate / determinant): elementwise ops only, so
+    # no solver kernels, no host synchronisation, capturable in a CUDA graph and exportable
+    c00, c01, c02 = s11 * s22 - s12 * s12, s02 * s12 - s01 * s22, s01 * s12 - s02 * s11
+    c11, c12, c22 = s00 * s22 - s02 * s02, s01 * s02 - s00 * s12, s00 * s11 - s01 * s01
+    det = s00 * c00 + s01 * c01 + s02 * c02
+    a = torch.cat([c00 * r[0] + c01 * r[1] + c02 * r[2], c01 * r[0] + c11 * r[1] + c12 * r[2],
+                   c02 * r[0] + c12 * r[1] + c22 * r[2]], dim=1) / det
     b = mean_p - (a * mean_i).sum(1, keepdim=True)
     size = image_hi.shape[-2:]
     a, b = _up(box_blur(a, k), size).to(image_hi.dtype), _up(box_blur(b, k), size).to(image_hi.dtype)
@@ -147,7 +152,18 @@ class CoarseToFine:
 
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, t: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
-        """x (B, 3, H, W), t (B, 1, H, W) or None, any float dtype; outputs in the pipeline's dtype."""
+        """x (B, 3, H, W), t (B, 1, H, W) or None, any float dtype; outputs in the pipeline's dtype.
+        ``cells`` (N, 3) are the refined cells only."""
+        out = self.run_static(x, t)
+        out["cells"] = out["cells"][out.pop("valid")]
+        return out
+
+    @torch.no_grad()
+    def run_static(self, x: torch.Tensor, t: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """The whole pipeline with shapes fixed by the input size and no host synchronisation (what a CUDA
+        graph can capture): exactly ``k`` cells always go through the refiner, and ``valid`` (K,) marks
+        the real choices; the others (cells without unknown pixels, when fewer than k have any) keep
+        their coarse values."""
         x = x.to(self.dtype)
         t = t.to(self.dtype) if t is not None else None
         size = x.shape[-2:]
@@ -156,25 +172,70 @@ class CoarseToFine:
         coarse_up = upsample_coarse(x, coarse, self.upsample)
         alpha, fg = coarse_up[:, :1], coarse_up[:, 1:]
         cells = torch.zeros(0, 3, dtype=torch.long, device=x.device)
+        valid = torch.zeros(0, dtype=torch.bool, device=x.device)
         if self.refiner is not None and self.budget > 0:
             tt = t if t is not None else torch.full_like(alpha, 0.5)
-            unk = unknown_mask(tt)
             error_up = _up(error, size)
             k = math.ceil(self.budget * size[0] * size[1] / self.patch ** 2)
-            cells = select_cells(cell_scores(error_up, unk, self.patch), k)
+            cells, valid = select_cells_static(cell_scores(error_up, unknown_mask(tt), self.patch), k)
             a_parts, f_parts = [], []
             feats = coarse.get("features") if getattr(self.refiner, "feat_channels", 0) else None
+            m = self.refiner.margin
             for i in range(0, len(cells), self.chunk):
-                win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, self.refiner.margin, feats)
+                win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, m, feats)
                 out = self.refiner(win)
-                a_parts.append(out["alpha"])
-                f_parts.append(out["fg"])
+                keep = valid[i:i + self.chunk, None, None, None]
+                core = win[:, 3:7, m:-m, m:-m]  # the coarse alpha + fg of each cell: what a non-choice keeps
+                a_parts.append(torch.where(keep, out["alpha"], core[:, :1].to(out["alpha"].dtype)))
+                f_parts.append(torch.where(keep, out["fg"], core[:, 1:].to(out["fg"].dtype)))
             if a_parts:
                 alpha = scatter_cells(alpha, torch.cat(a_parts), cells, self.patch)
                 fg = scatter_cells(fg, torch.cat(f_parts), cells, self.patch)
         if t is not None:
             alpha = apply_known(alpha, t)
-        return {"alpha": alpha, "fg": fg, "cells": cells, "error": error}
+        return {"alpha": alpha, "fg": fg, "cells": cells, "valid": valid, "error": error}
+
+
+class CudaGraphPipeline:
+    """A ``CoarseToFine`` captured once as a CUDA graph for one input size, then replayed per frame: the
+    pipeline's few hundred small kernels cost one launch (video, or folders of equal-sized frames).
+
+        fast = CudaGraphPipeline(pipe, (1, 3, 1080, 1920), with_trimap=True)
+        out = fast(x, t)     # x, t on the GPU, shapes as captured; outputs live in static buffers:
+                             # clone them before the next call if you keep them
+    """
+
+    def __init__(self, pipe: CoarseToFine, shape, with_trimap: bool = True, device: str | torch.device = "cuda"):
+        device = torch.device(device)
+        if device.type != "cuda":
+            raise ValueError("CudaGraphPipeline needs a CUDA device")
+        if getattr(pipe.G, "prior", ""):
+            raise ValueError("a generator with a classical prior solves it on the CPU: it cannot be graph-captured")
+        self.pipe, self.shape = pipe, tuple(shape)
+        self.x = torch.zeros(self.shape, device=device, dtype=pipe.dtype)
+        self.t = torch.zeros(self.shape[0], 1, *self.shape[2:], device=device, dtype=pipe.dtype) if with_trimap else None
+        if self.t is not None:
+            self.t[..., :, : self.shape[-1] // 2] = 0.5  # an unknown band, so every branch runs while warming up
+        side = torch.cuda.Stream(device)
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):  # warm-up off the capture: cuDNN algorithm choice, allocator pools
+            for _ in range(3):
+                pipe.run_static(self.x, self.t)
+        torch.cuda.current_stream(device).wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            self.out = pipe.run_static(self.x, self.t)
+
+    def __call__(self, x: torch.Tensor, t: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+        if tuple(x.shape) != self.shape:
+            raise ValueError(f"captured for input {self.shape}, got {tuple(x.shape)}")
+        self.x.copy_(x)
+        if self.t is not None:
+            if t is None:
+                raise ValueError("captured with a trimap: pass one")
+            self.t.copy_(t)
+        self.graph.replay()
+        return self.out
 
 
 def load_pipeline(G: nn.Module, refiner_path, device: str | torch.device = "cpu", coarse_side: int = 0,

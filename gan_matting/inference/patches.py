@@ -7,6 +7,7 @@ other cells were selected.
 
     score = cell_scores(error, unknown, patch)          # (B, Hc, Wc): mean error, -inf where no unknown px
     idx = select_cells(score, k)                        # (N, 3) long: batch, cell row, cell column
+    idx, valid = select_cells_static(score, k)          # (K, 3) + (K,) bool: fixed shape, for CUDA graphs
     x = extract_cells(tensor, idx, patch, margin)       # (N, C, patch + 2m, patch + 2m)
     out = scatter_cells(dst, cells, idx, patch)         # dst with the selected cells replaced
 """
@@ -31,16 +32,23 @@ def cell_scores(error: torch.Tensor, unknown: torch.Tensor, patch: int) -> torch
 def select_cells(score: torch.Tensor, k: int) -> torch.Tensor:
     """The k highest-scoring cells over the batch (ties broken by position, deterministically), never a
     -inf cell. Returns (N, 3) long [batch, row, col], N <= k, sorted by position."""
+    idx, valid = select_cells_static(score, k)
+    return idx[valid]
+
+
+def select_cells_static(score: torch.Tensor, k: int):
+    """``select_cells`` with a shape known in advance: always min(k, cells) rows, plus a (K,) bool mask of
+    the rows that are real choices (finite score). No host synchronisation, so it runs inside a CUDA graph;
+    ``idx[valid]`` is exactly ``select_cells(score, k)``."""
     b, hc, wc = score.shape
     flat = score.reshape(-1)
-    valid = int(torch.isfinite(flat).sum())
-    k = max(0, min(k, valid))
-    if k == 0:
-        return torch.zeros(0, 3, dtype=torch.long, device=score.device)
-    # stable: equal scores keep index order, so the choice does not depend on the sort implementation
+    k = max(0, min(k, flat.numel()))
+    # stable: equal scores keep index order, so the choice does not depend on the sort implementation;
+    # -inf cells sort last, so the finite ones among the first k are the top min(k, finite) cells
     order = torch.sort(flat, descending=True, stable=True).indices[:k]
     order = torch.sort(order).values
-    return torch.stack([order // (hc * wc), (order // wc) % hc, order % wc], dim=1)
+    valid = torch.isfinite(flat[order])
+    return torch.stack([order // (hc * wc), (order // wc) % hc, order % wc], dim=1), valid
 
 
 def extract_cells(x: torch.Tensor, idx: torch.Tensor, patch: int, margin: int) -> torch.Tensor:
