@@ -154,8 +154,8 @@ class CoarseToFine:
     def __call__(self, x: torch.Tensor, t: Optional[torch.Tensor]) -> Dict[str, torch.Tensor]:
         """x (B, 3, H, W), t (B, 1, H, W) or None, any float dtype; outputs in the pipeline's dtype.
         ``cells`` (N, 3) are the refined cells only."""
-        out = self.run_static(x, t)
-        out["cells"] = out["cells"][out.pop("valid")]
+        out = self._run(x, t, static=False)
+        del out["valid"]
         return out
 
     @torch.no_grad()
@@ -163,7 +163,10 @@ class CoarseToFine:
         """The whole pipeline with shapes fixed by the input size and no host synchronisation (what a CUDA
         graph can capture): exactly ``k`` cells always go through the refiner, and ``valid`` (K,) marks
         the real choices; the others (cells without unknown pixels, when fewer than k have any) keep
-        their coarse values."""
+        their coarse values, so alpha and fg equal the eager call's."""
+        return self._run(x, t, static=True)
+
+    def _run(self, x: torch.Tensor, t: Optional[torch.Tensor], static: bool) -> Dict[str, torch.Tensor]:
         x = x.to(self.dtype)
         t = t.to(self.dtype) if t is not None else None
         size = x.shape[-2:]
@@ -178,6 +181,8 @@ class CoarseToFine:
             error_up = _up(error, size)
             k = math.ceil(self.budget * size[0] * size[1] / self.patch ** 2)
             cells, valid = select_cells_static(cell_scores(error_up, unknown_mask(tt), self.patch), k)
+            if not static:  # eager: refine the real choices only (one host sync, fewer cells on narrow bands)
+                cells, valid = cells[valid], valid[valid]
             a_parts, f_parts = [], []
             feats = coarse.get("features") if getattr(self.refiner, "feat_channels", 0) else None
             m = self.refiner.margin

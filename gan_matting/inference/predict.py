@@ -44,6 +44,9 @@ def predict_tensor(G: torch.nn.Module, image: torch.Tensor, trimap: Optional[tor
 # peak RSS on a 1621x1080 photo), used to pick tile sizes from free memory
 BYTES_PER_PX = 1200
 MAX_TILE = 2048  # the classical prior's solve time grows quickly with the tile, so tiles stay moderate
+# on CUDA, 1024 px tiles were both faster than 2048 px ones and inside a 2 GiB VRAM budget at 8K (H200, fp16:
+# 209 vs 232 ms, 1.5 vs 2.4 GiB; docs/bench_cuda_h200.md), so a GPU never picks larger ones by itself
+CUDA_MAX_TILE = 1024
 
 
 @torch.no_grad()
@@ -61,7 +64,7 @@ def predict_image(G: torch.nn.Module, image: np.ndarray, trimap: Optional[np.nda
     t = None
     if trimap is not None:
         t = torch.from_numpy(trimap_to_unit(trimap))[None, None].to(device, dtype)
-    tile = tile or auto_tile_size(device, BYTES_PER_PX, fraction=0.5, cap=MAX_TILE)
+    tile = tile or auto_tile_size(device, BYTES_PER_PX, fraction=0.5, cap=CUDA_MAX_TILE if device.type == "cuda" else MAX_TILE)
 
     def run(xx: torch.Tensor, tt: Optional[torch.Tensor]) -> dict:
         out = predict_tensor(G, xx, tt, _prior(G, xx, tt))
