@@ -3,9 +3,9 @@ estimate (ML) from the same alpha, on data with exact F.
 
     python experiments/foreground_table.py --data runs/data/hair_bench12 --out runs/foreground
 
-Rows: the input image used as F (a floor any method should beat), model F and ML F from the model's
-alpha (``infer --fg model`` / ``--fg ml``) for ``--mode quality`` and ``--mode fast``, and ML F from the
-true alpha (what a perfect alpha would allow). Error: MSE x1e3 of F where the true alpha > 0 inside the
+Rows: the input image used as F (a floor any method should beat), model F, ML F and blur-fusion F from the
+model's alpha (``infer --fg model`` / ``--fg ml`` / ``--fg blur``) for ``--mode quality`` and ``--mode fast``,
+and ML / blur-fusion F from the true alpha (what a perfect alpha would allow). Error: MSE x1e3 of F where the true alpha > 0 inside the
 trimap's unknown band (``metrics.foreground_error``), mean over images, overall and on hair pixels.
 """
 
@@ -20,6 +20,7 @@ import numpy as np
 
 from gan_matting import metrics as M
 from gan_matting.baselines import ml_foreground
+from gan_matting.foreground import estimate_foreground
 from gan_matting.data.io import read_alpha, read_rgb, read_trimap
 from gan_matting.data.layouts import read_folder
 from gan_matting.data.regions import REGION_IDS, decode_regions
@@ -41,11 +42,13 @@ def main() -> None:
         img, tri, a_gt = read_rgb(s.image), read_trimap(next(iter(s.trimaps.values()))), read_alpha(s.alpha)
         fg_gt = read_rgb(s.fg)
         hair = decode_regions(read_alpha(s.region)) == REGION_IDS["hair"] if s.region is not None else None
-        cands = {"input image as F": img, "ML F from the true alpha": ml_foreground(img, a_gt)}
+        cands = {"input image as F": img, "ML F from the true alpha": ml_foreground(img, a_gt),
+                 "blur-fusion F from the true alpha": estimate_foreground(img, a_gt, "blur")}
         for mode, predict in modes.items():
             alpha, fg = predict(img, tri)
             cands[f"{mode}: model F (--fg model)"] = fg
             cands[f"{mode}: ML F from the model's alpha (--fg ml)"] = ml_foreground(img, alpha)
+            cands[f"{mode}: blur-fusion F from the model's alpha (--fg blur)"] = estimate_foreground(img, alpha, "blur")
         for label, fp in cands.items():
             r = rows.setdefault(label, {"all": [], "hair": []})
             r["all"].append(M.foreground_error(fp, fg_gt, a_gt, tri))

@@ -268,6 +268,8 @@ def _bench_infer(repeats: int, quick: bool, image: str | None, trimap: str | Non
     from .baselines import ml_foreground
     fast = next(f for k, f in preds.items() if k.startswith("fast"))
     fns["fast + ML foreground from its alpha (infer's default --fg ml)"] = lambda: ml_foreground(img, fast(img, tri)[0])
+    from .foreground import estimate_foreground
+    fns["fast + blur-fusion foreground from its alpha (--fg blur)"] = lambda: estimate_foreground(img, fast(img, tri)[0], "blur")
     import tempfile
     from .export import OnnxGenerator, export_generator
     from .models.weights import RELEASED_WEIGHTS
@@ -462,6 +464,10 @@ def bench_cuda(repeats: int, quick: bool, device: str = "cuda") -> str:
                     rows.append(f"| {gname} | {prec} | {w}x{h} | {ms:.2f} | {1000 / ms:.1f} | {ms_e2e:.1f} | {peak:.0f} |")
                     if dev.type == "cuda" and not getattr(G, "prior", ""):
                         rows.append(_graph_row(pipe, x, t, frames, dev, f"| {gname} | {prec} + CUDA graph | {w}x{h} |"))
+                        pipe.fg_method = "blur"  # alpha + a usable F: blur-fusion F from the refined alpha, in the graph
+                        rows.append(_graph_row(pipe, x, t, frames, dev,
+                                               f"| {gname} | {prec} + CUDA graph + blur-fusion F | {w}x{h} |"))
+                        pipe.fg_method = "model"
         # the largest frame and the quality mode, prior-free G in the lowest precision measured
         dtype = torch.float16 if "fp16" in precisions else torch.float32
         prec = precisions[-1]

@@ -223,6 +223,7 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from .baselines import METHODS as BASELINES
     from .data.layouts import LAYOUTS
+    from .foreground import FG_METHODS
     from .data.trimap import TRIMAP_METHODS
     from .inference.predict import POST_PROCESSES
     layout_names = ["auto", *sorted(LAYOUTS)]
@@ -318,9 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--coarse-side", type=int_at_least(0), default=0, help="fast mode: coarse long side in px (0 = the refiner's setting)")
     s.add_argument("--budget", type=float_in(0.0, 1.0, allow=(-1.0,)), default=-1.0,
                    help="fast mode: share of pixels refined, 0..1 (-1 = the refiner's setting; 0 = no refinement)")
-    s.add_argument("--fg", default="ml", choices=["ml", "model"],
+    s.add_argument("--fg", default="ml", choices=list(FG_METHODS),
                    help="foreground colour: ml = pymatting's estimate from the predicted alpha (default; lower F "
-                        "error, README's F table), model = the generator's own F")
+                        "error, README's F table), blur = blur fusion from the predicted alpha (box means only: "
+                        "fast, on the GPU too), model = the generator's own F")
     s.add_argument("--composite-on", metavar="COLOR|IMAGE",
                    help="also write composite/NAME.png on a colour (#RRGGBB or R,G,B) or an image, for a visual check")
     s.add_argument("--tile", type=int_at_least(0), default=0, help="quality mode: tile side in px (0 = from free memory)")

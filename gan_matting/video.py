@@ -26,6 +26,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from . import GanMattingError
+from .foreground import output_foreground
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 PredictFn = Callable[[np.ndarray, Optional[np.ndarray]], tuple]
@@ -170,9 +171,7 @@ def matte_video(src: Path, predict: PredictFn, out: Path, first_trimap: Optional
                     # previous known regions (copied as is), so the band would never move with the subject
                     tri = trimap_from_alpha((prev_alpha > 0.5).astype(np.float32), radius)
                 alpha, fg = predict(img, tri)
-                if fg is None or fg_mode == "ml":
-                    from .baselines import ml_foreground
-                    fg = ml_foreground(img, alpha)
+                fg = output_foreground(img, alpha, fg, fg_mode)
                 if smooth and prev_alpha is not None:  # exponential moving average against flicker
                     alpha = ((1 - smooth) * alpha + smooth * prev_alpha).astype(np.float32)
                 prev_alpha = alpha

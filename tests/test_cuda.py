@@ -201,3 +201,20 @@ def test_bench_cuda_writes_fps_and_vram(tmp_path):
     assert "| fp16 |" in text and "gpu:" in text
     vram = [float(r.split("|")[-2]) for r in text.splitlines() if r.startswith("| prior-free")]
     assert vram and all(0 < v < 2048 for v in vram), vram
+
+
+def test_blur_fusion_on_cuda_matches_cpu_and_runs_inside_the_graph():
+    from gan_matting.foreground import blur_fusion
+    from gan_matting.inference.coarse_fine import CudaGraphPipeline
+    _s, x, t = _portrait()
+    a = torch.rand(1, 1, 256, 384)
+    assert (blur_fusion(x.to(CUDA), a.to(CUDA)).cpu() - blur_fusion(x, a)).abs().max() < 1e-4
+    pipe = _pipe(CUDA, half=True)
+    pipe.fg_method = "blur"
+    x, t = x.to(CUDA), t.to(CUDA)
+    eager = pipe.run_static(x, t)
+    graphed = CudaGraphPipeline(pipe, tuple(x.shape), with_trimap=True, device=CUDA)(x, t)
+    want = blur_fusion(x, eager["alpha"].float())
+    assert (eager["fg"].float() - want).abs().max() < 2e-3  # fp16 storage of an fp32 computation
+    assert (graphed["fg"].float() - eager["fg"].float()).abs().max() < 1e-3
+

@@ -358,7 +358,7 @@ def test_infer_foreground_choice_and_composite(tmp_path):
     save(tmp_path / "x.png", img)
     save(tmp_path / "t.png", tri)
     outs = {}
-    for fg in ("model", "ml"):
+    for fg in ("model", "ml", "blur"):
         out = tmp_path / fg
         assert main(["infer", str(tmp_path / "x.png"), "--trimap", str(tmp_path / "t.png"), "--weights", str(gpath),
                      "--fg", fg, "--composite-on", "#00ff00", "--out", str(out)]) == 0
@@ -366,6 +366,6 @@ def test_infer_foreground_choice_and_composite(tmp_path):
         want = a[..., None] * f + (1 - a[..., None]) * np.array([0, 1, 0], np.float32)
         assert np.abs(c - want).max() < 3 / 255  # the composite is alpha * F + (1 - alpha) * green (8-bit files)
         outs[fg] = f
-    assert not np.array_equal(outs["model"], outs["ml"])
+    assert not np.array_equal(outs["model"], outs["ml"]) and not np.array_equal(outs["blur"], outs["ml"])
     assert main(["infer", str(tmp_path / "x.png"), "--trimap", str(tmp_path / "t.png"), "--weights", str(gpath),
                  "--composite-on", "nonsense", "--out", str(tmp_path / "o")]) == 1

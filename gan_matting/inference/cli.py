@@ -89,8 +89,8 @@ def composite_on(alpha: np.ndarray, fg: np.ndarray, backdrop: np.ndarray) -> np.
 
 
 def run_infer(args) -> int:
-    from ..baselines import ml_foreground
     from ..data.io import write_image
+    from ..foreground import output_foreground
     from ..models.weights import RELEASED_REFINER, RELEASED_WEIGHTS, load_generator
     from ..validation import output_dir, resolve_device
     from .predict import generator_predictor, predict_many
@@ -139,9 +139,7 @@ def run_infer(args) -> int:
     failed: List[tuple] = []
     done = 0
     for p in predict_many(predict, jobs, progress=len(jobs) > 1, desc=f"infer {args.mode}", failed=failed):
-        fg = p.fg
-        if args.fg == "ml":  # pymatting's multilevel estimate from the predicted alpha (see README's F table)
-            fg = ml_foreground(p.image, p.alpha)
+        fg = output_foreground(p.image, p.alpha, p.fg, args.fg, device)  # see README's F table for the choice
         write_image(out / "alpha" / f"{p.name}.png", p.alpha)
         write_image(out / "fg" / f"{p.name}.png", fg)
         write_image(out / "rgba" / f"{p.name}.png", np.concatenate([fg, p.alpha[..., None]], axis=-1))

@@ -123,10 +123,12 @@ def upsample_coarse(x: torch.Tensor, coarse: Dict[str, torch.Tensor], how: str =
 class CoarseToFine:
     def __init__(self, G: nn.Module, refiner: Optional[nn.Module] = None, error_head: Optional[nn.Module] = None,
                  coarse_side: int = 320, patch: int = 16, budget: float = 0.08, chunk: int = 1024,
-                 upsample: str = "guided"):
-        if coarse_side < 16 or patch < 1 or not 0 <= budget <= 1 or chunk < 1 or upsample not in UPSAMPLERS:
-            raise ValueError(f"coarse_side >= 16, patch >= 1, 0 <= budget <= 1, chunk >= 1, upsample in {UPSAMPLERS}")
-        self.upsample = upsample
+                 upsample: str = "guided", fg_method: str = "model"):
+        if coarse_side < 16 or patch < 1 or not 0 <= budget <= 1 or chunk < 1 or upsample not in UPSAMPLERS \
+                or fg_method not in ("model", "blur"):
+            raise ValueError(f"coarse_side >= 16, patch >= 1, 0 <= budget <= 1, chunk >= 1, upsample in {UPSAMPLERS}, "
+                             "fg_method 'model' or 'blur'")
+        self.upsample, self.fg_method = upsample, fg_method
         self.G, self.refiner, self.error_head = G, refiner, error_head
         self.coarse_side, self.patch, self.budget, self.chunk = coarse_side, patch, budget, chunk
 
@@ -198,6 +200,9 @@ class CoarseToFine:
                 fg = scatter_cells(fg, torch.cat(f_parts), cells, self.patch)
         if t is not None:
             alpha = apply_known(alpha, t)
+        if self.fg_method == "blur":  # F from the final alpha, on the device (fp32: prefix sums need it)
+            from ..foreground import blur_fusion
+            fg = blur_fusion(x.float(), alpha.float()).to(x.dtype)
         return {"alpha": alpha, "fg": fg, "cells": cells, "valid": valid, "error": error}
 
 

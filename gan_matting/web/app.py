@@ -30,6 +30,7 @@ import numpy as np
 from PIL import Image
 
 from .. import GanMattingError
+from ..foreground import output_foreground
 from ..data.io import read_rgb, read_trimap, to_uint8
 
 PredictFn = Callable[[np.ndarray, Optional[np.ndarray]], Tuple[np.ndarray, Optional[np.ndarray]]]
@@ -91,9 +92,7 @@ class MattingService:
         tri = np.where(alpha >= 1, 255, np.where(alpha <= 0, 0, 128)).astype(np.uint8)
         tri[9:15, 3:6] = 128  # a band wide enough for the solvers
         alpha, fg = self.predict(img, None if self.trimap_free else tri)
-        if self.fg == "ml" or fg is None:
-            from ..baselines import ml_foreground
-            ml_foreground(img, alpha)
+        output_foreground(img, alpha, fg, self.fg)
         return time.perf_counter() - t0
 
     def _check_pixels(self, path: Path, what: str) -> None:
@@ -127,9 +126,7 @@ class MattingService:
         with self._lock:
             t0 = time.perf_counter()
             alpha, fg = self.predict(img, tri)
-            if self.fg == "ml" or fg is None:
-                from ..baselines import ml_foreground
-                fg = ml_foreground(img, alpha)
+            fg = output_foreground(img, alpha, fg, self.fg)
             seconds = time.perf_counter() - t0
         rgba = np.concatenate([fg, alpha[..., None]], axis=-1)
         x, y, cw, ch = detail_crop(alpha)
