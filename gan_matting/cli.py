@@ -17,6 +17,7 @@ empty folders) print one line naming the file and exit with status 1, never a tr
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -108,6 +109,21 @@ def cmd_eval(args) -> int:
     print(S.markdown_table({label: sod_results}))
     print(f"per-image CSV: {paths['csv']}\nmarkdown tables: {paths['md']}, {sod_md}\n"
           f"PR curve: {curve} and {png} (gan-matting plot-pr RUN... draws several runs in one figure)")
+    return 0
+
+
+def cmd_ensemble(args) -> int:
+    from .models.ensemble import ensemble_from_weights
+    from .models.weights import save_generator
+    from .validation import output_file
+    out = output_file(args.out)
+    for w in args.weights:
+        if not Path(w).is_file():
+            raise GanMattingError(f"{w}: file not found")
+    G = ensemble_from_weights(args.weights)
+    path = save_generator(G, out, {"name": "ensemble", "members": G.member_configs},
+                          {"members": json.dumps([Path(w).name for w in args.weights])})
+    print(f"wrote {path} (ensemble of {len(args.weights)} generators, prior {G.prior or 'none'})")
     return 0
 
 
@@ -266,6 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="output folder for metrics.csv / metrics.md (and baseline mattes)")
     s.add_argument("--no-fg", action="store_true", help="baselines: skip foreground estimation")
     s.set_defaults(fn=cmd_eval)
+
+    s = sub.add_parser("ensemble", help="one generator file that averages several (e.g. seeds of one recipe)")
+    s.add_argument("weights", nargs="+", help="2 or more .safetensors generators with the same prior and trimap mode")
+    s.add_argument("--out", required=True, help=".safetensors file to write")
+    s.set_defaults(fn=cmd_ensemble)
 
     s = sub.add_parser("export", help="export the generator (and a refiner) to ONNX or TorchScript")
     s.add_argument("--weights", help=".safetensors generator (default: the released checkpoints/gan_matting_real_cf.safetensors)")

@@ -79,6 +79,7 @@ def export_generator(weights, fmt: str, out, opset: int = OPSET) -> Path:
     m = pad_multiple(G)
     ex = _example_inputs(G, m)
     info = {"config": json.loads(meta["generator"]), "pad_multiple": m, "inputs": list(input_names(G)),
+            "prior": getattr(G, "prior", ""),  # top level: an ensemble's config holds it per member
             "source": Path(weights).name}
     if fmt == "onnx":
         return atomic_write(out, lambda tmp: _write_onnx(graph, ex, tmp, input_names(G), info, opset))
@@ -152,7 +153,7 @@ class OnnxGenerator:
             raise GanMattingError(f"{p}: not a gan_matting generator export (no {META_KEY} metadata)")
         info = json.loads(raw)
         self.inputs, self.multiple = tuple(info["inputs"]), int(info["pad_multiple"])
-        self.prior = info["config"].get("prior", "")
+        self.prior = info.get("prior", info["config"].get("prior", ""))  # older exports: in the config
         self.trimap_free = "trimap" not in self.inputs
 
     def __call__(self, image: np.ndarray, trimap: Optional[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:

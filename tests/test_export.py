@@ -114,3 +114,43 @@ def test_blend_prior_generator_exports_to_onnx(tmp_path):
     with torch.no_grad():
         wts = G(x, t, _prior(G, x, t))["prior_weights"]
     assert wts.std() > 0.01   # the blend really varies, so the parity above covers it
+
+
+def test_ensemble_averages_its_members_and_travels_as_one_file(tmp_path):
+    """`gan-matting ensemble` writes one generator file whose output is the members' mean (prior solved
+    once), that infer and ONNX export take like any other; members that disagree on the prior are refused."""
+    from gan_matting import GanMattingError
+    from gan_matting.data.trimap_format import trimap_to_unit
+    from gan_matting.export import OnnxGenerator
+    from gan_matting.inference.predict import _prior, predict_image
+    from gan_matting.models import build_network
+    from gan_matting.models.weights import load_generator, save_generator
+    cfg = {"name": "u2net", "prior": "blend:cf+knn", "width": 8, "depth": 4, "max_width": 16}
+    paths, members = [], []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        G = build_network(**cfg).eval()
+        with torch.no_grad():
+            G.head[-1].weight.normal_(0, 0.3)  # members that really differ
+        members.append(G)
+        paths.append(save_generator(G, tmp_path / f"s{seed}.safetensors", cfg))
+    assert main(["ensemble", *map(str, paths), "--out", str(tmp_path / "e.safetensors")]) == 0
+    E, md = load_generator(tmp_path / "e.safetensors")
+    assert E.prior == "blend:cf+knn" and "s1.safetensors" in md["members"]
+    img, tri = _inputs(41, 58, 5)
+    x = torch.from_numpy(img.transpose(2, 0, 1))[None]
+    t = torch.from_numpy(trimap_to_unit(tri))[None, None]
+    with torch.no_grad():
+        p = _prior(E, x, t)
+        outs = [m(x, t, p) for m in members]
+        e = E(x, t, p)
+    assert torch.allclose(e["alpha"], (outs[0]["alpha"] + outs[1]["alpha"]) / 2, atol=1e-6)
+    assert not torch.allclose(outs[0]["alpha"], outs[1]["alpha"], atol=1e-3)
+    assert main(["export", "--weights", str(tmp_path / "e.safetensors"), "--format", "onnx", "--out", str(tmp_path / "e.onnx")]) == 0
+    a_eager, _f = predict_image(E, img, tri, tile=4096)
+    a_onnx, _f = OnnxGenerator(tmp_path / "e.onnx")(img, tri)
+    assert np.abs(a_onnx - a_eager).max() < TOL
+    cf_only = save_generator(build_network(**{**cfg, "prior": "cf"}), tmp_path / "cf.safetensors", {**cfg, "prior": "cf"})
+    with pytest.raises(GanMattingError, match="share the prior"):
+        build_network("ensemble", members=[cfg, {**cfg, "prior": "cf"}])
+    assert main(["ensemble", str(paths[0]), str(cf_only), "--out", str(tmp_path / "bad.safetensors")]) == 1

@@ -1,5 +1,5 @@
 """Networks (generator, discriminators) and trainable models, registered by name."""
-from . import basnet, cross_channel, discriminators, fast_nets, maskrcnn, refiner, u2net, unet  # noqa: F401  (register the networks)
+from . import basnet, cross_channel, discriminators, ensemble, fast_nets, maskrcnn, refiner, u2net, unet  # noqa: F401  (register the networks)
 from .registry import MODELS, NETWORKS, build_network, count_parameters, register_model, register_network  # noqa: F401
 
 
