@@ -33,6 +33,13 @@ run real_u2net_blend_grad2_long "${blend[@]}" --set loss.lambda_grad=2.0 --set t
   --set train.val_every=100 --set train.ckpt_every=100
 run real_u2net_blend_grad2_long_seed1 "${blend[@]}" --set loss.lambda_grad=2.0 --set train.steps=1000 \
   --set train.val_every=100 --set train.ckpt_every=100 --set train.seed=1   # the second seed (README)
+run real_u2net_blend_grad2_long_seed2 "${blend[@]}" --set loss.lambda_grad=2.0 --set train.steps=1000 \
+  --set train.val_every=100 --set train.ckpt_every=100 --set train.seed=2   # the third seed (README)
+# the three seeds averaged: one generator file, the priors solved once (README: seed ensemble)
+$GM ensemble checkpoints/gan_matting_real_u2net_blend.safetensors runs/real_u2net_blend_grad2_long_seed1/generator_best.safetensors \
+  runs/real_u2net_blend_grad2_long_seed2/generator_best.safetensors --out runs/ensemble_seeds012.safetensors
+$GM ensemble checkpoints/gan_matting_real_u2net_blend.safetensors runs/real_u2net_blend_grad2_long_seed1/generator_best.safetensors \
+  --out runs/ensemble_seeds01.safetensors
 # ablations (the README's rows were cut at the steps it lists: use --stop-after to do the same)
 run real_prior_cf                                  # + 8 re-composites per photo, GAN after step 200
 run real_prior_cf_noadv --lambda-adv 0              # lever 6: no adversarial term
@@ -47,6 +54,9 @@ $PY experiments/real_photo_table.py --out runs/real_photo \
   --model "u2net blend:cf+knn prior, lambda_grad 2 (step 200)=runs/real_u2net_blend_grad2/generator_best.safetensors" \
   --model "released gan_matting_real_u2net_blend=checkpoints/gan_matting_real_u2net_blend.safetensors" \
   --model "same, seed 1=runs/real_u2net_blend_grad2_long_seed1/generator_best.safetensors" \
+  --model "same, seed 2=runs/real_u2net_blend_grad2_long_seed2/generator_best.safetensors" \
+  --model "ensemble of seeds 0+1=runs/ensemble_seeds01.safetensors" \
+  --model "ensemble of seeds 0+1+2=runs/ensemble_seeds012.safetensors" \
   --model "gan cf-prior, composites=runs/real_prior_cf/generator_best.safetensors" \
   --model "no-adv cf-prior=runs/real_prior_cf_noadv/generator_best.safetensors" \
   --model "gan no-prior=runs/real_noprior/generator_best.safetensors" \
