@@ -334,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
     s.add_argument("--post", default="none", choices=POST_PROCESSES,
                    help="propagate: refine alpha with the matting Laplacian, the network's alpha as a soft data term")
+    s.add_argument("--post-weight", type=float_in(1e-4, 100.0), default=0.05,
+                   help="--post propagate: weight of the network's alpha against the Laplacian (default 0.05)")
     s.add_argument("--mode", default="quality", choices=["quality", "fast"],
                    help="quality: full-resolution generator (tiled when large); fast: coarse pass + patch refiner")
     s.add_argument("--refiner", help="fast mode: refiner .safetensors (default: checkpoints/gan_matting_refiner.safetensors)")
