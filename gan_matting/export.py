@@ -4,7 +4,8 @@
     gan-matting infer photo.jpg --trimap t.png --backend onnx --weights g.onnx --out out/
 
 What is exported is the network, not the pipeline around it: the graph takes inputs whose height and
-width are multiples of ``pad_multiple`` (2**depth; batch, height and width are dynamic) and returns
+width are multiples of ``pad_multiple`` (what the network pads to: 2**depth, 2**(depth-1) for u2net; batch,
+height and width are dynamic) and returns
 ``alpha`` (B, 1, H, W) and ``fg`` (B, 3, H, W). The runner here does what ``UNetGenerator.forward`` does
 around the network: it pads with ``pad_to_multiple``, computes the classical prior for prior-based
 weights (pymatting, outside the graph), crops, and copies the trimap's known regions. Inputs, in order:
@@ -66,7 +67,9 @@ def _example_inputs(G: nn.Module, m: int) -> Tuple[torch.Tensor, ...]:
 
 
 def pad_multiple(G: nn.Module) -> int:
-    return 2 ** int(G.depth)
+    """The multiple the generator pads its input to (a network's ``pad_multiple``, else 2**depth): the
+    runner must pad exactly as ``forward`` would, or the network sees other borders than in eager mode."""
+    return int(getattr(G, "pad_multiple", 2 ** int(G.depth)))
 
 
 def export_generator(weights, fmt: str, out, opset: int = OPSET) -> Path:

@@ -38,7 +38,9 @@ class EnsembleGenerator(nn.Module):
             raise GanMattingError(f"ensemble members must share the prior and trimap mode (got priors {sorted(priors)}, "
                                   f"trimap-free {sorted(free)})")
         self.prior, self.trimap_free = priors.pop(), free.pop()
-        self.depth = max(int(m.depth) for m in self.members)  # padding multiple of the exported graph
+        self.depth = max(int(m.depth) for m in self.members)
+        # the exported graph's padding: exact for members that pad alike (seeds of one recipe)
+        self.pad_multiple = max(int(getattr(m, "pad_multiple", 2 ** int(m.depth))) for m in self.members)
 
     def forward(self, image: torch.Tensor, trimap: Optional[torch.Tensor] = None,
                 prior: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:

@@ -65,6 +65,7 @@ class U2NetGenerator(nn.Module):
                  trimap_free: bool = False, error_head: bool = False, prior: str = ""):
         super().__init__()
         self.depth, self.trimap_free, self.error_head, self.prior = depth, trimap_free, error_head, prior
+        self.pad_multiple = 2 ** (depth - 1)  # what forward pads to; exported graphs take inputs padded so
         cin = input_channels(trimap_free, prior)
         chans = [min(width * 2 ** i, max_width) for i in range(depth)]
         self.stages = nn.ModuleList()
@@ -85,7 +86,7 @@ class U2NetGenerator(nn.Module):
     def forward(self, image: torch.Tensor, trimap: Optional[torch.Tensor] = None,
                 prior: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         h, w = image.shape[-2:]
-        x = pad_to_multiple(generator_input(image, trimap, prior, self.trimap_free, self.prior), 2 ** (self.depth - 1))
+        x = pad_to_multiple(generator_input(image, trimap, prior, self.trimap_free, self.prior), self.pad_multiple)
         feats, y = [], x
         for i, stage in enumerate(self.stages):
             y = stage(y if i == 0 else F.max_pool2d(y, 2, ceil_mode=True))
