@@ -21,7 +21,7 @@ from gan_matting import metrics as M
 from gan_matting.data.io import read_alpha, read_rgb, read_trimap, to_uint8, write_image, write_trimap
 from gan_matting.data.trimap import make_trimap
 from gan_matting.inference.predict import generator_predictor
-from gan_matting.models.weights import RELEASED_WEIGHTS, load_generator
+from gan_matting.models.weights import FAST_WEIGHTS, load_generator
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", required=True, help="Mask R-CNN .safetensors (experiments/variants/maskrcnn.yaml)")
-    ap.add_argument("--matting-weights", default=str(RELEASED_WEIGHTS))
+    ap.add_argument("--matting-weights", default=str(FAST_WEIGHTS))  # the cf model the README row used
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "alphamatting_dev"))
     ap.add_argument("--split", default=str(REPO / "experiments" / "splits" / "alphamatting_dev.json"))
     ap.add_argument("--score", type=float, default=0.5)

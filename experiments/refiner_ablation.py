@@ -34,7 +34,7 @@ from gan_matting.inference.coarse_fine import CoarseToFine, load_pipeline, pipel
 from gan_matting.inference.predict import generator_predictor, predict_many
 from gan_matting.evaluate import dataset_jobs
 from gan_matting.data.layouts import read_folder
-from gan_matting.models.weights import RELEASED_WEIGHTS, load_generator
+from gan_matting.models.weights import FAST_WEIGHTS, load_generator
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = ("sad", "mse", "grad", "conn")
@@ -56,7 +56,7 @@ def main() -> None:
     ap.add_argument("--out", default="runs/refiner_ablation")
     args = ap.parse_args()
     out = Path(args.out)
-    G, _ = load_generator(RELEASED_WEIGHTS)
+    G, _ = load_generator(FAST_WEIGHTS)
     predictors = {FULL: generator_predictor(G),
                   NAIVE: pipeline_predictor(CoarseToFine(G, None, coarse_side=args.coarse_side, upsample="bilinear")),
                   GUIDED: pipeline_predictor(CoarseToFine(G, None, coarse_side=args.coarse_side))}
@@ -68,7 +68,7 @@ def main() -> None:
     lines = ["# Refiner ablation (issue 10)", "",
              f"- command: python experiments/refiner_ablation.py {' '.join(f'--refiner {r!r}' for r in args.refiner)}",
              f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}; host: {platform.processor() or platform.machine()}",
-             f"- coarse generator: {RELEASED_WEIGHTS.name}; coarse long side {args.coarse_side} px",
+             f"- coarse generator: {FAST_WEIGHTS.name}; coarse long side {args.coarse_side} px",
              "- SAD, Grad, Conn /1000; MSE x1e3", ""]
     seconds = {k: [] for k in predictors}
     # -- real photos: validation part, T1 and T2 ---------------------------------------------------------

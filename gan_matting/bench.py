@@ -224,8 +224,9 @@ def _infer_predictors(refiner: str | None, coarse_side: int = 0):
     from .inference.coarse_fine import CoarseToFine, load_pipeline, pipeline_predictor
     from .inference.predict import generator_predictor
     from .models.registry import build_network
-    from .models.weights import RELEASED_REFINER, RELEASED_WEIGHTS, load_generator
-    G, _ = load_generator(RELEASED_WEIGHTS)
+    from .models.weights import FAST_WEIGHTS, RELEASED_REFINER, RELEASED_WEIGHTS, load_generator
+    best, _ = load_generator(RELEASED_WEIGHTS)
+    G, _ = load_generator(FAST_WEIGHTS)  # the fast mode's coarse generator (the refiner was trained behind it)
     path = Path(refiner) if refiner else RELEASED_REFINER
     if path.is_file():
         pipe, note = load_pipeline(G, path, coarse_side=coarse_side), f"refiner {path.name}"
@@ -234,7 +235,7 @@ def _infer_predictors(refiner: str | None, coarse_side: int = 0):
         note = "untrained refiner (no released refiner file; timing only)"
     guided = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side)
     naive = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side, upsample="bilinear")
-    return {"quality (full-resolution G + cf prior)": generator_predictor(G),
+    return {f"quality (default {RELEASED_WEIGHTS.stem}: full-resolution G + its priors)": generator_predictor(best),
             f"fast (coarse {pipe.coarse_side} px, guided upsampling + refiner, budget {pipe.budget:.0%})": pipeline_predictor(pipe),
             f"coarse {pipe.coarse_side} px + guided upsampling, no refiner": pipeline_predictor(guided),
             f"naive (coarse {pipe.coarse_side} px, bilinear upsampling)": pipeline_predictor(naive)}, note
@@ -422,7 +423,7 @@ def bench_cuda(repeats: int, quick: bool, device: str = "cuda") -> str:
     from .inference.predict import _prior, predict_tensor
     from .inference.tiles import predict_with_fallback
     from .data.trimap_format import trimap_to_unit
-    from .models.weights import CHECKPOINTS, RELEASED_REFINER, RELEASED_WEIGHTS, load_generator
+    from .models.weights import CHECKPOINTS, FAST_WEIGHTS, RELEASED_REFINER, load_generator
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise GanMattingError("bench cuda: no CUDA device visible to torch (torch.cuda.is_available() is False)")
@@ -432,8 +433,8 @@ def bench_cuda(repeats: int, quick: bool, device: str = "cuda") -> str:
     n = (3 if quick else 20) * repeats
     light = CHECKPOINTS / "gan_matting_cpu_light.safetensors"
     gens = {f"prior-free G ({light.name})": (light, n),
-            f"cf-prior G ({RELEASED_WEIGHTS.name}, default; cf solved on the CPU at the coarse size)":
-                (RELEASED_WEIGHTS, max(3, repeats))}
+            f"cf-prior G ({FAST_WEIGHTS.name}, the fast mode's default; cf solved on the CPU at the coarse size)":
+                (FAST_WEIGHTS, max(3, repeats))}
 
     rendered: Dict[Tuple[int, int], tuple] = {}
 

@@ -289,7 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_ensemble)
 
     s = sub.add_parser("export", help="export the generator (and a refiner) to ONNX or TorchScript")
-    s.add_argument("--weights", help=".safetensors generator (default: the released checkpoints/gan_matting_real_cf.safetensors)")
+    s.add_argument("--weights", help=".safetensors generator (default: the best released model, "
+                   "checkpoints/gan_matting_real_u2net_blend.safetensors)")
     s.add_argument("--format", default="onnx", choices=["onnx", "torchscript"], help="output format (default onnx)")
     s.add_argument("--out", required=True, help="file to write (.onnx or .pt)")
     s.add_argument("--refiner", help="also export this refiner .safetensors as OUT-STEM.refiner.onnx")
@@ -327,7 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("infer", help="matte an image or a folder with trained generator weights")
     s.add_argument("input", help="image file, folder of images, or a video file (.mp4 .mov .mkv .avi .webm .m4v)")
-    s.add_argument("--weights", help=".safetensors generator (default: the released checkpoints/gan_matting_real_cf.safetensors)")
+    s.add_argument("--weights", help=".safetensors generator (default: the best released model, "
+                   "checkpoints/gan_matting_real_u2net_blend.safetensors; with --mode fast the refiner's "
+                   "coarse generator, checkpoints/gan_matting_real_cf.safetensors)")
     s.add_argument("--trimap", help="trimap file or folder (names matching the inputs); omit for trimap-free weights")
     s.add_argument("--out", required=True, help="output folder: alpha/, fg/, rgba/")
     s.add_argument("--max-side", type=int_at_least(0), default=0, help="downscale longer sides above this (0 = full size)")
@@ -362,7 +365,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_infer)
 
     s = sub.add_parser("serve", help="a local web page: upload an image, paint or upload a trimap, see and download the matte")
-    s.add_argument("--weights", help=".safetensors generator (default: the released checkpoints/gan_matting_real_cf.safetensors)")
+    s.add_argument("--weights", help=".safetensors generator (default: the best released model, "
+                   "checkpoints/gan_matting_real_u2net_blend.safetensors)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
     s.add_argument("--port", type=int_at_least(1), default=8000, help="port (default 8000)")
     s.add_argument("--public", action="store_true", help="allow a --host other than loopback (the page has no login)")

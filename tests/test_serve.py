@@ -208,7 +208,9 @@ def test_page_in_headless_chromium(service, tmp_path):
         assert browser.matte_on_page(d, img_path, None) == "done"
         a = np.asarray(Image.open(io.BytesIO(browser.download_bytes(d))))[..., 3]
         cy, cx = H // 2, W // 2  # Selenium's offsets count from the element's centre
-        assert (a[cy - 4:cy + 5, cx - 4:cx + 5] == 255).all()  # enclosed by the ring: known foreground
+        # enclosed by the ring: known foreground. The 24 px brush on an 18 px ring of 24 chords leaves a
+        # disk of ~5.8 px radius untouched, so only the centre 5x5 is surely known whatever the model does
+        assert (a[cy - 2:cy + 3, cx - 2:cx + 3] == 255).all()
         assert a[0, 0] == 0 and a[-1, -1] == 0                 # outside it: known background
         timing = d.find_element(By.ID, "timing").text            # "71x57, matted in 0.05 s, 30.1 % unknown"
         assert 3 < float(timing.split(", ")[2].split(" ")[0]) < 60, timing

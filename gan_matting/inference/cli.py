@@ -91,7 +91,7 @@ def composite_on(alpha: np.ndarray, fg: np.ndarray, backdrop: np.ndarray) -> np.
 def run_infer(args) -> int:
     from ..data.io import write_image
     from ..foreground import output_foreground
-    from ..models.weights import RELEASED_REFINER, RELEASED_WEIGHTS, load_generator
+    from ..models.weights import FAST_WEIGHTS, RELEASED_REFINER, RELEASED_WEIGHTS, load_generator
     from ..validation import output_dir, resolve_device
     from .predict import generator_predictor, predict_many
     from .tiles import MIN_TILE
@@ -121,7 +121,8 @@ def run_infer(args) -> int:
         from ..export import OnnxGenerator
         G = OnnxGenerator(args.weights)
     else:
-        G, _meta = load_generator(args.weights or RELEASED_WEIGHTS, device)
+        default = FAST_WEIGHTS if args.mode == "fast" else RELEASED_WEIGHTS  # the refiner's coarse G / the best model
+        G, _meta = load_generator(args.weights or default, device)
         if half:
             G.half()
     if not getattr(G, "trimap_free", False) and not args.trimap:

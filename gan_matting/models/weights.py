@@ -25,10 +25,14 @@ from .registry import build_network
 
 FORMAT = "gan_matting.generator.v1"
 CHECKPOINTS = Path(__file__).resolve().parents[2] / "checkpoints"
-# the default weights of `infer` and the demo: the best released model on real photos (see checkpoints/README.md)
-RELEASED_WEIGHTS = CHECKPOINTS / "gan_matting_real_cf.safetensors"
+# the default weights of `infer` (quality mode), `serve` and the demo: the best released model on real photos
+# (checkpoints/README.md); it corrects a learned blend of closed-form and KNN alpha, so it pays both solves
+RELEASED_WEIGHTS = CHECKPOINTS / "gan_matting_real_u2net_blend.safetensors"
+# the coarse generator of `infer --mode fast` (cf prior only, solved at the coarse size): the one the
+# released refiner was trained behind
+FAST_WEIGHTS = CHECKPOINTS / "gan_matting_real_cf.safetensors"
 REFINER_FORMAT = "gan_matting.refiner.v1"
-# the default refiner of `infer --mode fast`, trained behind RELEASED_WEIGHTS
+# the default refiner of `infer --mode fast`, trained behind FAST_WEIGHTS
 RELEASED_REFINER = CHECKPOINTS / "gan_matting_refiner.safetensors"
 
 
