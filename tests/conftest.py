@@ -58,3 +58,32 @@ def tiny_synth(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("synth") / "tiny"
     write_dataset(out, "tiny", n=3, progress=False)
     return out
+
+
+def toy_batch(b: int = 2, s: int = 48, seed: int = 0) -> dict:
+    """A training batch (CPU tensors) of a square with a fractional band: image, alpha, fg, bg, trimap."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    alpha = torch.zeros(b, 1, s, s)
+    alpha[..., s // 4: 3 * s // 4, s // 4: 3 * s // 4] = 1
+    alpha[..., s // 4 - 4: s // 4, :] = torch.rand(b, 1, 4, s, generator=g)
+    tri = torch.where(alpha > 0.99, torch.ones_like(alpha), torch.zeros_like(alpha))
+    tri[..., s // 4 - 6: s // 4 + 2, :] = 0.5
+    fg, bg = torch.rand(b, 3, s, s, generator=g), torch.rand(b, 3, s, s, generator=g)
+    return {"image": alpha * fg + (1 - alpha) * bg, "alpha": alpha, "fg": fg, "bg": bg, "trimap": tri, "has_fg": torch.ones(b)}
+
+
+def away_from_seams(h: int, w: int, tile: int, overlap: int, reach: int):
+    """(h, w) bool mask of the pixels more than ``reach`` px (a network's receptive field) from every tile's
+    inner edge, where tiled inference must equal the untiled one exactly."""
+    import torch
+    from gan_matting.inference.tiles import tile_starts
+    far = torch.ones(h, w, dtype=torch.bool)
+    for length, view in ((h, lambda a, b: far[a:b]), (w, lambda a, b: far[:, a:b])):
+        starts = tile_starts(length, tile, overlap)
+        for s in starts[1:]:
+            view(s, s + reach)[...] = False
+        for s in starts[:-1]:
+            view(s + tile - reach, s + tile)[...] = False
+    return far
+

@@ -13,11 +13,11 @@ from gan_matting.data.synth import synth_sample
 from gan_matting.data.trimap_format import trimap_to_unit
 from gan_matting.inference.coarse_fine import load_pipeline
 from gan_matting.inference.predict import predict_tensor
-from gan_matting.inference.tiles import predict_with_fallback, tile_starts, tiled_predict
+from gan_matting.inference.tiles import predict_with_fallback, tiled_predict
 from gan_matting.models import build_model
 from gan_matting.models.weights import CHECKPOINTS, RELEASED_REFINER, load_generator
 
-from .conftest import save
+from .conftest import away_from_seams, save, toy_batch
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 CUDA = torch.device("cuda")
@@ -80,15 +80,7 @@ def test_tiled_equals_untiled_away_from_seams_on_cuda(fp32_exact):
     with torch.no_grad():
         full, tiled = fn(x, t), tiled_predict(fn, x, t, tile=64, overlap=16)
     err = (tiled["alpha"] - full["alpha"]).abs()[0, 0].cpu()
-    far = torch.ones_like(err, dtype=torch.bool)  # 2 px (the receptive field) from each tile's inner edge
-    for s in tile_starts(150, 64, 16)[1:]:
-        far[s:s + 2] = False
-    for s in tile_starts(150, 64, 16)[:-1]:
-        far[s + 62:s + 64] = False
-    for s in tile_starts(203, 64, 16)[1:]:
-        far[:, s:s + 2] = False
-    for s in tile_starts(203, 64, 16)[:-1]:
-        far[:, s + 62:s + 64] = False
+    far = away_from_seams(150, 203, tile=64, overlap=16, reach=2)  # the receptive field: 2 px
     assert err[far].max() < 1e-5 and err.max() < 0.2
 
 
@@ -153,22 +145,10 @@ def _tiny_model():
     return build_model(load_config(None, args), CUDA)
 
 
-def _batch(b=2, s=48):
-    g = torch.Generator().manual_seed(0)
-    alpha = torch.zeros(b, 1, s, s)
-    alpha[..., s // 4: 3 * s // 4, s // 4: 3 * s // 4] = 1
-    alpha[..., s // 4 - 4: s // 4, :] = torch.rand(b, 1, 4, s, generator=g)
-    tri = torch.where(alpha > 0.99, torch.ones_like(alpha), torch.zeros_like(alpha))
-    tri[..., s // 4 - 6: s // 4 + 2, :] = 0.5
-    fg, bg = torch.rand(b, 3, s, s, generator=g), torch.rand(b, 3, s, s, generator=g)
-    return {"image": alpha * fg + (1 - alpha) * bg, "alpha": alpha, "fg": fg, "bg": bg, "trimap": tri,
-            "has_fg": torch.ones(b)}
-
-
 def test_training_steps_on_cuda_reach_every_network_and_lower_the_loss():
     torch.manual_seed(0)
     m = _tiny_model()
-    m.set_input(_batch())
+    m.set_input(toy_batch())
     assert all(p.is_cuda for net in m.networks.values() for p in net.parameters())
     before = {k: [p.detach().clone() for p in net.parameters()] for k, net in m.networks.items()}
     first = m.optimize_parameters(0)["g_alpha_unknown"]

@@ -10,6 +10,8 @@ from gan_matting.models import NETWORKS, build_model, build_network, count_param
 from gan_matting.models.discriminators import band_crops
 from gan_matting.config import load_config
 
+from .conftest import toy_batch
+
 
 @pytest.mark.parametrize("trimap_free", [False, True])
 @pytest.mark.parametrize("hw", [(33, 47), (64, 64), (17, 90)])
@@ -81,15 +83,7 @@ def _tiny_model(**over):
     return build_model(load_config(None, args), torch.device("cpu"))
 
 
-def _batch(b=2, s=48, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    alpha = torch.zeros(b, 1, s, s)
-    alpha[..., s // 4: 3 * s // 4, s // 4: 3 * s // 4] = 1
-    alpha[..., s // 4 - 4: s // 4, :] = torch.rand(b, 1, 4, s, generator=g)
-    tri = torch.where(alpha > 0.99, torch.ones_like(alpha), torch.zeros_like(alpha))
-    tri[..., s // 4 - 6: s // 4 + 2, :] = 0.5
-    fg, bg = torch.rand(b, 3, s, s, generator=g), torch.rand(b, 3, s, s, generator=g)
-    return {"image": alpha * fg + (1 - alpha) * bg, "alpha": alpha, "fg": fg, "bg": bg, "trimap": tri, "has_fg": torch.ones(b)}
+_batch = toy_batch
 
 
 def test_gradients_reach_generator_and_both_discriminators():

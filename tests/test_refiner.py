@@ -13,7 +13,7 @@ from gan_matting.inference.tiles import predict_with_fallback, tile_starts, tile
 from gan_matting.losses.texture import gabor_structure_loss, gram_style_loss
 from gan_matting.models.registry import build_network
 from gan_matting.models.weights import load_refiner, save_generator
-from tests.conftest import save
+from tests.conftest import away_from_seams, save
 
 TINY_G = {"name": "unet", "width": 4, "depth": 2, "max_width": 8, "norm": "batch", "trimap_free": False,
           "error_head": False, "prior": ""}
@@ -166,16 +166,7 @@ def test_tiled_equals_untiled_away_from_seams():
         tiled = tiled_predict(fn, x, t, tile=64, overlap=16)
     err = (tiled["alpha"] - full["alpha"]).abs()[0, 0]
     # the receptive field (2 px) fits inside the 16 px overlap: exact except 2 px from each tile's inner edge
-    far = torch.zeros_like(err, dtype=torch.bool)
-    far[:, :] = True
-    for s in tile_starts(150, 64, 16)[1:]:
-        far[s:s + 2] = False
-    for s in tile_starts(150, 64, 16)[:-1]:
-        far[s + 62:s + 64] = False
-    for s in tile_starts(203, 64, 16)[1:]:
-        far[:, s:s + 2] = False
-    for s in tile_starts(203, 64, 16)[:-1]:
-        far[:, s + 62:s + 64] = False
+    far = away_from_seams(150, 203, tile=64, overlap=16, reach=2)
     assert err[far].max() < 1e-5
     assert err.max() < 0.2 and tiled["fg"].shape == full["fg"].shape
 
