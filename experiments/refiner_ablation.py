@@ -2,9 +2,11 @@
 
     python experiments/refiner_ablation.py --out runs/refiner_ablation \
         --refiner "refiner L1=runs/refiner_l1/refiner_last.safetensors" \
-        --refiner "refiner GAN+style+Gabor=checkpoints/gan_matting_refiner.safetensors"
+        --refiner "refiner GAN+style+Gabor=checkpoints/gan_matting_refiner.safetensors" \
+        --refiner "joint=runs/refiner_joint/refiner_last.safetensors@runs/refiner_joint/generator_joint.safetensors"
 
-Rows, all behind the released coarse generator (checkpoints/gan_matting_real_cf.safetensors):
+Rows, all behind the released coarse generator (checkpoints/gan_matting_real_cf.safetensors; a joint
+row, REFINER@GENERATOR, behind its own fine-tuned one):
 - full-resolution single pass (``infer --mode quality``),
 - naive: the same generator at the coarse size, upsampled bilinearly (refiner off),
 - the coarse result brought to full size by the fast guided filter (refiner off),
@@ -60,9 +62,11 @@ def main() -> None:
     predictors = {FULL: generator_predictor(G),
                   NAIVE: pipeline_predictor(CoarseToFine(G, None, coarse_side=args.coarse_side, upsample="bilinear")),
                   GUIDED: pipeline_predictor(CoarseToFine(G, None, coarse_side=args.coarse_side))}
-    for item in args.refiner:
+    for item in args.refiner:  # LABEL=REFINER, or LABEL=REFINER@GENERATOR for a jointly fine-tuned pair
         label, path = item.split("=", 1)
-        predictors[label] = pipeline_predictor(load_pipeline(G, path, coarse_side=args.coarse_side))
+        path, _, g_path = path.partition("@")
+        coarse = load_generator(g_path)[0] if g_path else G
+        predictors[label] = pipeline_predictor(load_pipeline(coarse, path, coarse_side=args.coarse_side))
     names = json.loads(Path(args.split).read_text())["validation"]
     data = Path(args.data)
     lines = ["# Refiner ablation (issue 10)", "",
