@@ -54,6 +54,9 @@ def main() -> None:
     ap.add_argument("--hair-bench", default="runs/data/hair_bench12",
                     help="hair-bench folder (gan-matting synth --preset hair-bench [--n 12])")
     ap.add_argument("--refiner", action="append", default=[], metavar="LABEL=WEIGHTS")
+    ap.add_argument("--coarse-only", action="append", default=[], metavar="LABEL=GENERATOR",
+                    help="a row of another coarse generator with guided upsampling and the refiner off "
+                         "(separates a joint run's generator from its refiner)")
     ap.add_argument("--coarse-side", type=int, default=320)
     ap.add_argument("--out", default="runs/refiner_ablation")
     args = ap.parse_args()
@@ -62,6 +65,9 @@ def main() -> None:
     predictors = {FULL: generator_predictor(G),
                   NAIVE: pipeline_predictor(CoarseToFine(G, None, coarse_side=args.coarse_side, upsample="bilinear")),
                   GUIDED: pipeline_predictor(CoarseToFine(G, None, coarse_side=args.coarse_side))}
+    for item in args.coarse_only:
+        label, g_path = item.split("=", 1)
+        predictors[label] = pipeline_predictor(CoarseToFine(load_generator(g_path)[0], None, coarse_side=args.coarse_side))
     for item in args.refiner:  # LABEL=REFINER, or LABEL=REFINER@GENERATOR for a jointly fine-tuned pair
         label, path = item.split("=", 1)
         path, _, g_path = path.partition("@")
@@ -70,7 +76,8 @@ def main() -> None:
     names = json.loads(Path(args.split).read_text())["validation"]
     data = Path(args.data)
     lines = ["# Refiner ablation (issue 10)", "",
-             f"- command: python experiments/refiner_ablation.py {' '.join(f'--refiner {r!r}' for r in args.refiner)}",
+             f"- command: python experiments/refiner_ablation.py {' '.join(f'--refiner {r!r}' for r in args.refiner)}"
+             f"{''.join(f' --coarse-only {r!r}' for r in args.coarse_only)}",
              f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}; host: {platform.processor() or platform.machine()}",
              f"- coarse generator: {FAST_WEIGHTS.name}; coarse long side {args.coarse_side} px",
              "- SAD, Grad, Conn /1000; MSE x1e3", ""]
