@@ -20,7 +20,7 @@ train refiner_l1 experiments/refiner_l1.yaml
 train refiner_f experiments/refiner.yaml --set features=true
 train refiner_l1_f experiments/refiner_l1.yaml --set features=true
 train refiner_big experiments/refiner.yaml --set width=32 --set n_layers=6 --stop-after 400   # the ablation's row: 400 of 800 steps
-train refiner_joint experiments/refiner.yaml --set joint=true --stop-after 400   # joint fine-tuning: 400 of 800 steps
+train refiner_joint experiments/refiner.yaml --set joint=true --stop-after 400   # joint fine-tuning: the README's 400-step rows
 $PY experiments/refiner_ablation.py --out runs/refiner_ablation \
   --refiner "refiner, L1 + grad only=runs/refiner_l1/refiner_last.safetensors" \
   --refiner "refiner, + GAN + style + Gabor=runs/refiner/refiner_last.safetensors" \
@@ -29,6 +29,10 @@ $PY experiments/refiner_ablation.py --out runs/refiner_ablation \
   --refiner "larger refiner (width 32, 6 layers), + GAN + style + Gabor, 400 steps=runs/refiner_big/refiner_last.safetensors" \
   --refiner "joint fine-tuning (G + refiner), 400 of 800 steps=runs/refiner_joint/refiner_last.safetensors@runs/refiner_joint/generator_joint.safetensors" \
   --coarse-only "joint run's generator, refiner off=runs/refiner_joint/generator_joint.safetensors"
+train refiner_joint experiments/refiner.yaml --set joint=true   # resumes to 800 steps: the README's 800-step rows
+$PY experiments/refiner_ablation.py --out runs/refiner_ablation \
+  --refiner "joint, 800 steps (G + refiner)=runs/refiner_joint/refiner_last.safetensors@runs/refiner_joint/generator_joint.safetensors" \
+  --coarse-only "joint G (800 steps), refiner off=runs/refiner_joint/generator_joint.safetensors"
 $PY experiments/refiner_generalisation.py                      # memorise vs generalise (README)
 $PY experiments/refiner_generalisation.py --lr 1e-3 --set width=32 --set n_layers=8 --set features=true
 # speed: a 1080p fur photo (its trimap from the *predicted* alpha shipped with it; never scored)
