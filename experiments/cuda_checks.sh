@@ -4,6 +4,7 @@
 # 1. the CUDA tests (tests/test_cuda.py: CPU parity, fp16, training step, real OOM fallback, CLI, bench)
 # 2. gan-matting bench cuda: fast-mode FPS / VRAM at HD, 4K, 8K; tiled quality mode; cf on the CPU for scale
 # 3. if SUITE_SECONDS > 0: the rest of the suite (not slow) with CUDA visible, to catch CPU-only assumptions
+# 4. gan-matting bench train: seconds per step of the light and the full CUDA recipe, fp32 / bf16 / fp16 autocast
 set -uo pipefail
 out=${1:-runs/cuda}
 suite=${2:-0}
@@ -17,3 +18,6 @@ if [ "$suite" -gt 0 ]; then
   timeout "$suite" python3 -m pytest -q -m "not slow and not cuda" -p no:cacheprovider -n 8 --ignore=tests/test_serve.py --ignore=tests/test_video.py tests 2>&1 \
     | tail -30 | tee "$out/suite_tail.txt"
 fi
+# 4. training throughput: the default light recipe and the full CUDA recipe (fp32 / channels_last / bf16 / fp16)
+python3 -m gan_matting.cli bench train --out "$out/train_light" --repeats 5 2>&1 | tail -12
+python3 -m gan_matting.cli bench train --config experiments/cuda_full.yaml --out "$out/train_full" --repeats 5 2>&1 | tail -12

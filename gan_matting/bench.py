@@ -130,7 +130,7 @@ def bench_synth(repeats: int, quick: bool) -> str:
 
 def _train_variants(config: str | None, quick: bool):
     """(label, Config) pairs to time side by side: the model with and without its discriminators,
-    channels_last, and (on CUDA) bf16 autocast."""
+    channels_last, and (on CUDA) bf16 and fp16 autocast."""
     import torch
     from .config import load_config
     base = ["data.source=synth", "train.deterministic=false"]
@@ -144,6 +144,7 @@ def _train_variants(config: str | None, quick: bool):
            ("G + Ds, channels_last", load_config(config, base + ["train.channels_last=true"]))]
     if torch.cuda.is_available():
         out.append(("G + Ds, bf16 autocast", load_config(config, base + ["train.amp=bf16", "train.channels_last=true"])))
+        out.append(("G + Ds, fp16 autocast + GradScaler", load_config(config, base + ["train.amp=fp16", "train.channels_last=true"])))
     return out
 
 

@@ -23,7 +23,7 @@ NORMS = ("batch", "instance", "group", "none")
 GAN_MODES = ("lsgan", "vanilla", "hinge")
 SCHEDULERS = ("cosine", "constant", "step")
 DATA_SOURCES = ("folder", "synth", "composites", "pennfudan")
-PRIOR_METHODS = ("", "cf", "knn", "lkm", "cf+knn", "blend:cf+knn")  # "a+b": a is corrected, b is an extra
+PRIOR_METHODS = ("", "cf", "knn", "lkm", "cf+knn", "blend:cf+knn", "blend:cf+knn+lkm")  # "a+b": a is corrected, b is an extra
 # input; "blend:a+b": a learned per-pixel blend of a and b is corrected (priors.py)
 AMP_MODES = ("off", "bf16", "fp16")
 OPTIMIZERS = ("adam", "rmsprop")  # the Mask R-CNN front-end uses SGD with optim.momentum
@@ -38,7 +38,7 @@ class GeneratorConfig:
     norm: str = "batch"          # batch | instance | group | none
     trimap_free: bool = False
     error_head: bool = False
-    prior: str = ""              # "" | cf | knn | lkm | cf+knn | blend:cf+knn: classical alpha(s) as input (priors.py)
+    prior: str = ""              # "" | cf | knn | lkm | cf+knn | blend:cf+knn[+lkm]: classical alpha(s) as input (priors.py)
     pretrained: str = ""         # Mask R-CNN front-end only: a local torchvision state dict (never downloaded)
 
 

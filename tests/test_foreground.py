@@ -30,7 +30,7 @@ def _composite(h=96, w=128, seed=0):
         along = (xx - w / 2) * np.cos(ang) + (yy - h / 2) * np.sin(ang)
         alpha = np.maximum(alpha, 0.6 * np.clip(1 - d, 0, 1) * (along > 0) * (along < 45))
     fg = np.stack([0.8 + 0.1 * xx / w, 0.5 + 0.2 * yy / h, 0.2 + 0 * xx], -1).astype(np.float32)
-    bg = rng.uniform(0, 1, (h // 8, w // 8, 3)).repeat(8, 0).repeat(8, 1).astype(np.float32)
+    bg = rng.uniform(0, 1, (h // 8 + 1, w // 8 + 1, 3)).repeat(8, 0).repeat(8, 1)[:h, :w].astype(np.float32)
     img = alpha[..., None] * fg + (1 - alpha[..., None]) * bg
     tri = np.where(alpha >= 1, 255, np.where(alpha <= 0, 0, 128)).astype(np.uint8)
     return img.astype(np.float32), alpha.astype(np.float32), fg, tri
@@ -60,3 +60,41 @@ def test_output_foreground_dispatch():
     assert np.allclose(output_foreground(img, alpha, own, "blur"), estimate_foreground(img, alpha, "blur"))
     with pytest.raises(ValueError, match="foreground method"):
         output_foreground(img, alpha, own, "magic")
+
+
+def _blur_fusion_exact(image, alpha, radii=(90, 6)):
+    """The paper's two passes with exact full-resolution window means (the reference for the fast code)."""
+    f, b = image, image
+    for r in radii:
+        wa = box_mean(alpha, r)
+        f_mean = box_mean(f * alpha, r) / (wa + 1e-5)
+        b_mean = box_mean(b * (1 - alpha), r) / (1 - wa + 1e-5)
+        f = (f_mean + alpha * (image - alpha * f_mean - (1 - alpha) * b_mean)).clamp(0, 1)
+        b = b_mean
+    return f
+
+
+def test_blur_fusion_pooled_wide_pass_stays_close_to_the_exact_one():
+    img, alpha, _fg, _tri = _composite(150, 203)  # sizes that are not multiples of the pooling
+    x = torch.from_numpy(img.transpose(2, 0, 1).copy())[None].double()
+    a = torch.from_numpy(alpha)[None, None].double()
+    fast, exact = blur_fusion(x, a, cells=False), _blur_fusion_exact(x, a)
+    seen = (a > 0).expand_as(fast)
+    assert (fast - exact)[seen].abs().max() < 0.02
+    assert (fast - exact)[seen].abs().mean() < 2e-3
+
+
+@pytest.mark.parametrize("size", [(96, 128), (77, 141)])
+def test_blur_fusion_on_band_cells_equals_the_dense_pass_where_alpha_is_positive(size):
+    img, alpha, _fg, _tri = _composite(*size)
+    alpha[:5, :] = 0.5  # a fractional strip on the image border: border cells must see no outside pixels
+    x = torch.from_numpy(img.transpose(2, 0, 1).copy())[None].double()
+    a = torch.from_numpy(alpha)[None, None].double()
+    dense, cells = blur_fusion(x, a, cells=False), blur_fusion(x, a, cells=True)
+    seen = (a > 0).expand_as(dense)
+    assert torch.allclose(dense[seen], cells[seen], atol=1e-9)
+    opaque = (a == 1).expand_as(x)  # the compositing equation forces F = image there, in both modes
+    assert torch.allclose(cells[opaque], x[opaque], atol=1e-9) and torch.allclose(dense[opaque], x[opaque], atol=1e-9)
+    # no fractional alpha at all: nothing to estimate, F is the image
+    hard = (a > 0.5).double()
+    assert torch.equal(blur_fusion(x, hard, cells=True), x)

@@ -202,7 +202,7 @@ class CoarseToFine:
             alpha = apply_known(alpha, t)
         if self.fg_method == "blur":  # F from the final alpha, on the device (fp32: prefix sums need it)
             from ..foreground import blur_fusion
-            fg = blur_fusion(x.float(), alpha.float()).to(x.dtype)
+            fg = blur_fusion(x.float(), alpha.float(), cells=False if static else None).to(x.dtype)
         return {"alpha": alpha, "fg": fg, "cells": cells, "valid": valid, "error": error}
 
 
