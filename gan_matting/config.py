@@ -120,6 +120,7 @@ class DataConfig:
     split: str = ""              # JSON file with "train" (and "validation") names of data.root
     variants: int = 8            # new-background composites per training photo (plus the photo with each trimap)
     band_frac: List[float] = field(default_factory=lambda: [0.05, 0.45])  # unknown-band share of the image
+    synth_hair: int = 0          # + procedural portraits made to look photographed (data/synth/realism.py)
 
 
 @dataclass
@@ -288,6 +289,8 @@ def validate(cfg: Config) -> None:
     lo, hi = (cfg.data.band_frac + [0, 0])[:2]
     if len(cfg.data.band_frac) != 2 or not 0 < lo <= hi < 1:
         raise GanMattingError(f"config key 'data.band_frac' must be [lo, hi] with 0 < lo <= hi < 1, got {cfg.data.band_frac}")
+    if cfg.data.synth_hair < 0:
+        raise GanMattingError(f"config key 'data.synth_hair' must be >= 0, got {cfg.data.synth_hair}")
     if cfg.data.variants < 0:
         raise GanMattingError(f"config key 'data.variants' must be >= 0, got {cfg.data.variants}")
     if len(cfg.data.trimap_radius) != 2 or cfg.data.trimap_radius[0] > cfg.data.trimap_radius[1]:

@@ -30,6 +30,9 @@ WIDE_POOL = 8
 # the narrow pass runs on CELL x CELL cells that hold a fractional alpha (sparse mode): elsewhere alpha is 0
 # or 1, and F = image where alpha = 1 exactly, so a thin band costs its own area, not the frame's
 CELL = 32
+# the dense narrow pass (GPU) works on row strips of about this many pixels: its memory is then ~0.5 GB
+# whatever the frame (the whole 4K frame at once took 2.6 GiB on an H200)
+STRIP_PX = 2 ** 21
 
 
 def box_sums(x: torch.Tensor, r: int) -> torch.Tensor:
@@ -93,7 +96,8 @@ def blur_fusion(image: torch.Tensor, alpha: torch.Tensor, radii=BLUR_RADII, cell
     """image (B, 3, H, W), alpha (B, 1, H, W) on [0, 1] -> F (B, 3, H, W). Two ``_fuse`` passes: the wide
     one on WIDE_POOL-pooled pixels, the narrow one at full resolution. ``cells`` (default: on the CPU) runs
     the narrow pass only on the CELL x CELL cells with a fractional alpha and writes the image elsewhere;
-    F equals the dense result wherever alpha > 0. Dense mode has input-independent shapes (CUDA graphs)."""
+    F equals the dense result wherever alpha > 0. The dense pass goes in row strips of about STRIP_PX
+    pixels, so its memory does not grow with the frame, and has input-independent shapes (CUDA graphs)."""
     wide, m = radii
     h, w = image.shape[-2:]
     means_lo = _wide_means(image, alpha, wide)
@@ -101,22 +105,48 @@ def blur_fusion(image: torch.Tensor, alpha: torch.Tensor, radii=BLUR_RADII, cell
     if cells is None:
         cells = image.device.type == "cpu"
     if not cells:
-        f1, b1 = _fuse(image, alpha, F.interpolate(means_lo, size=big, mode="bilinear", align_corners=False)[..., :h, :w])
-        sums = box_sums(F.pad(_terms(torch.ones_like(alpha), alpha, f1, b1), (m,) * 4), m)
-        return _fuse(image, alpha, _window_means(sums))[0]
+        step = max(CELL, STRIP_PX // w)
+        parts = []
+        for y0 in range(0, h, step):  # each strip with m rows of context (zero rows beyond the image)
+            y1 = min(h, y0 + step)
+            r0, r1 = max(0, y0 - m), min(h, y1 + m)
+            pad = (m, m, m - (y0 - r0), m - (r1 - y1))
+            means = _upsample_rows(means_lo, r0, r1, w, big)
+            inside = F.pad(torch.ones_like(alpha[:, :, r0:r1]), pad)
+            parts.append(_narrow_pass(F.pad(image[:, :, r0:r1], pad), F.pad(alpha[:, :, r0:r1], pad),
+                                      F.pad(means, pad), inside, m))
+        return torch.cat(parts, -2) if len(parts) > 1 else parts[0]
     from .inference.patches import extract_cells, extract_cells_resampled, scatter_cells
     fractional = ((alpha > 0) & (alpha < 1)).to(image.dtype)
     idx = (F.max_pool2d(fractional, CELL, ceil_mode=True)[:, 0] > 0).nonzero()
     if len(idx) == 0:
         return image.clone()
-    img_c, a_c = extract_cells(image, idx, CELL, m), extract_cells(alpha, idx, CELL, m)
     ar = torch.arange(CELL + 2 * m, device=image.device) - m
     rows, cols = idx[:, 1:2] * CELL + ar, idx[:, 2:3] * CELL + ar
     inside = ((rows >= 0) & (rows < h))[:, None, :, None] & ((cols >= 0) & (cols < w))[:, None, None, :]
-    f1, b1 = _fuse(img_c, a_c, extract_cells_resampled(means_lo, idx, CELL, m, big))
-    sums = box_sums(_terms(inside.to(image.dtype), a_c, f1, b1), m)
-    core = (Ellipsis, slice(m, m + CELL), slice(m, m + CELL))
-    return scatter_cells(image, _fuse(img_c[core], a_c[core], _window_means(sums))[0], idx, CELL)
+    f = _narrow_pass(extract_cells(image, idx, CELL, m), extract_cells(alpha, idx, CELL, m),
+                     extract_cells_resampled(means_lo, idx, CELL, m, big), inside.to(image.dtype), m)
+    return scatter_cells(image, f, idx, CELL)
+
+
+def _narrow_pass(image: torch.Tensor, alpha: torch.Tensor, means: torch.Tensor, inside: torch.Tensor, m: int) -> torch.Tensor:
+    """Pass 2 on windows with m px of context: pass 1's F and B from its upsampled ``means``, then window
+    sums of radius m over the pixels ``inside`` the image. Returns F of the windows' cores."""
+    f1, b1 = _fuse(image, alpha, means)
+    sums = box_sums(_terms(inside, alpha, f1, b1), m)
+    core = (Ellipsis, slice(m, image.shape[-2] - m), slice(m, image.shape[-1] - m))
+    return _fuse(image[core], alpha[core], _window_means(sums))[0]
+
+
+def _upsample_rows(src: torch.Tensor, r0: int, r1: int, w: int, size) -> torch.Tensor:
+    """Rows r0..r1 and columns 0..w of ``F.interpolate(src, size, bilinear, align_corners=False)``, sampled
+    directly (grid_sample, the same pixel-centre convention) so that the full-size map is never built."""
+    big_h, big_w = size
+    ys = ((torch.arange(r0, r1, device=src.device, dtype=src.dtype) + 0.5) / big_h * 2 - 1)
+    xs = ((torch.arange(w, device=src.device, dtype=src.dtype) + 0.5) / big_w * 2 - 1)
+    grid = torch.stack([xs[None, :].expand(len(ys), w), ys[:, None].expand(len(ys), w)], -1)
+    return F.grid_sample(src, grid[None].expand(src.shape[0], -1, -1, -1), mode="bilinear",
+                         padding_mode="border", align_corners=False)
 
 
 def estimate_foreground(image: np.ndarray, alpha: np.ndarray, method: str = "ml", device: str | torch.device = "cpu") -> np.ndarray:

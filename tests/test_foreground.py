@@ -98,3 +98,14 @@ def test_blur_fusion_on_band_cells_equals_the_dense_pass_where_alpha_is_positive
     # no fractional alpha at all: nothing to estimate, F is the image
     hard = (a > 0.5).double()
     assert torch.equal(blur_fusion(x, hard, cells=True), x)
+
+
+def test_blur_fusion_in_row_strips_equals_one_strip(monkeypatch):
+    import gan_matting.foreground as fgm
+    img, alpha, _fg, _tri = _composite(104, 72)
+    x = torch.from_numpy(img.transpose(2, 0, 1).copy())[None].double()
+    a = torch.from_numpy(alpha)[None, None].double()
+    whole = blur_fusion(x, a, cells=False)
+    monkeypatch.setattr(fgm, "STRIP_PX", 40 * 72)  # strips of 40 rows: 3 strips, the last one short
+    strips = blur_fusion(x, a, cells=False)
+    assert torch.allclose(whole, strips, atol=1e-12)

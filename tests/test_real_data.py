@@ -174,6 +174,44 @@ def test_composite_pool_is_deterministic_and_obeys_the_matting_equation(tmp_path
         build_pool(root, ["GT09"], cache=tmp_path / "p3", progress=False)
 
 
+def test_photographed_layer_keeps_the_matting_equation_and_makes_hair_faint():
+    from gan_matting.data.regions import REGION_IDS
+    from gan_matting.data.synth import synth_sample
+    from gan_matting.data.synth.realism import photographed_image, photographed_layer
+    s = synth_sample(1, 0, 160, 120)
+    hair = (s["region"] == REGION_IDS["hair"]) & (s["alpha"] > 0.01) & (s["alpha"] < 0.999)
+    faint = lambda a: float(((a > 0.01) & (a < 0.25) & hair).sum()) / hair.sum()  # noqa: E731
+    outs = [photographed_layer(s["alpha"], s["fg"], s["region"], np.random.default_rng(k)) for k in range(4)]
+    for a, f in outs:
+        assert a.shape == s["alpha"].shape and f.shape == s["fg"].shape and 0 <= a.min() and a.max() <= 1
+        assert faint(a) > faint(s["alpha"])  # more of the strands are under 0.25 alpha than in the render
+    a, f = outs[0]
+    same = photographed_layer(s["alpha"], s["fg"], s["region"], np.random.default_rng(0))
+    assert np.array_equal(a, same[0]) and np.array_equal(f, same[1])  # a function of the generator state
+    img8 = photographed_image(a, f, s["bg"], np.random.default_rng(0))
+    recon = a[..., None] * f + (1 - a[..., None]) * s["bg"]
+    err = np.abs(img8 / 255.0 - recon)
+    assert img8.dtype == np.uint8 and err.mean() < 0.03  # noise and JPEG only: alpha and F stay exact
+
+
+def test_composite_pool_with_photographed_synthetic_hair(tmp_path, monkeypatch):
+    import gan_matting.data.real_composites as RC
+    monkeypatch.setattr(RC, "SYNTH_SIZE", (96, 72))
+    root = _alphamatting_like(tmp_path / "am")
+    plain = build_pool(root, ["GT00"], variants=1, seed=3, prior="", cache=tmp_path / "p", progress=False)
+    mixed = build_pool(root, ["GT00"], variants=1, seed=3, prior="cf", cache=tmp_path / "p", progress=False,
+                       synth_hair=2)
+    again = build_pool(root, ["GT00"], variants=1, seed=3, prior="cf", cache=tmp_path / "q", progress=False,
+                       synth_hair=2)
+    assert len(mixed) == len(plain) + 2 and mixed[0].parent != plain[0].parent  # its own pool folder
+    for p, q in zip(mixed[-2:], again[-2:]):
+        z, y = np.load(p), np.load(q)
+        assert all(np.array_equal(z[k], y[k]) for k in z.files)  # deterministic per seed
+        assert z["image"].shape[:2] in ((72, 96), (96, 72)) and int(z["has_fg"]) == 1
+        assert set(np.unique(z["trimap"]).tolist()) <= {0, 128, 255} and (z["trimap"] == 128).any()
+        assert z["prior"].shape == z["alpha"].shape  # the cf prior solved on the photographed image
+
+
 def test_split_file_is_disjoint_and_published():
     split = read_split(str(REPO / "experiments" / "splits" / "alphamatting_dev.json"))
     assert len(split["validation"]) >= 6 and {"GT03", "GT08"} & set(split["validation"])
@@ -244,5 +282,7 @@ def test_composite_settings_are_validated():
         load_config(None, ["data.source=synth", "data.band_frac=[0.5, 0.2]"])
     with pytest.raises(GanMattingError, match="data.variants"):
         load_config(None, ["data.source=synth", "data.variants=-1"])
+    with pytest.raises(GanMattingError, match="data.synth_hair"):
+        load_config(None, ["data.source=synth", "data.synth_hair=-1"])
     with pytest.raises(GanMattingError, match="model.generator.prior"):
         load_config(None, ["data.source=synth", "model.generator.prior=magic"])

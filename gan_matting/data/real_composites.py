@@ -8,7 +8,9 @@ For every training photo (ground-truth alpha known) the foreground colour F is e
   photos shipped in the scikit-image/scikit-learn/matplotlib wheels, or another training photo,
   each with a random erode/dilate trimap whose unknown band covers ``band_frac`` of the image
   (the range of alphamatting's Trimap1/Trimap2), quantised to 8 bits like a real photo
-  (F and B exact up to that rounding and the added sensor noise: has_fg = 1).
+  (F and B exact up to that rounding and the added sensor noise: has_fg = 1), and
+* ``synth_hair`` procedural portraits made to look photographed (``synth/realism.py``: faint strands,
+  defocus, motion blur, noise, JPEG), for the hair detail that 12 photos cannot teach (has_fg = 1).
 
 Each pool entry also stores the classical prior (e.g. closed-form alpha) of its image and trimap,
 because a prior-based generator needs it as input and a solve costs seconds. Entries are built
@@ -43,6 +45,7 @@ from .trimap_format import trimap_to_unit
 
 POOL_VERSION = 2
 NOISE_SIGMA = (0.004, 0.015)  # per composite, on [0, 1]
+SYNTH_SIZE = (512, 384)  # the procedural portraits of the pool (landscape or portrait), near the photos' scale
 
 
 def _band_radius(alpha: np.ndarray, frac: float) -> int:
@@ -94,6 +97,34 @@ def _make_entry(args) -> str:
     return str(path)
 
 
+def _make_synth_entry(args) -> str:
+    """One procedural portrait, photographed (``synth/realism.py``), with a real-user trimap and its prior."""
+    path, k, seed, prior, band_frac = args
+    from ..priors import prior_stack
+    from .synth import synth_sample
+    from .synth.realism import photographed_image, photographed_layer
+    rng = np.random.default_rng([seed, k, 31])
+    w, h = SYNTH_SIZE if rng.uniform() < 0.5 else SYNTH_SIZE[::-1]
+    s = synth_sample(k, seed + 7919, w, h)
+    alpha, fg = photographed_layer(s["alpha"], s["fg"], s["region"], rng)
+    img8 = photographed_image(alpha, fg, s["bg"], rng)
+    r = _band_radius(alpha, float(rng.uniform(*band_frac)))
+    tri = trimap_from_alpha(alpha, (max(1, int(r * 0.6)), int(r * 1.4) + 1), rng)
+    p = prior_stack(prior, img8.astype(np.float64) / 255.0, tri) if prior else np.zeros((h, w, 1), np.float32)
+    p = p[..., 0] if p.shape[-1] == 1 else p
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, image=img8, alpha=to_uint8(alpha), fg=to_uint8(fg), bg=to_uint8(s["bg"]), trimap=tri,
+                     prior=p.astype(np.float16), has_fg=np.array(1))
+    atomic_write(path, write)
+    return str(path)
+
+
+def _make(job) -> str:
+    return _make_synth_entry(job[1:]) if job[0] == "synth" else _make_entry(job)
+
+
 def _foreground(photo: Path, alpha_path: Path, out: Path) -> Path:
     if not out.is_file():
         from ..baselines import ml_foreground
@@ -109,8 +140,9 @@ def _foreground(photo: Path, alpha_path: Path, out: Path) -> Path:
 
 def build_pool(root, names: Sequence[str], variants: int = 8, seed: int = 0, prior: str = "cf",
                band_frac: Tuple[float, float] = (0.05, 0.45), workers: int = 1,
-               cache: Optional[Path] = None, progress: bool = True) -> List[Path]:
-    """Build (or find in the cache) every pool entry for the photos ``names`` of dataset ``root``."""
+               cache: Optional[Path] = None, progress: bool = True, synth_hair: int = 0) -> List[Path]:
+    """Build (or find in the cache) every pool entry for the photos ``names`` of dataset ``root``, plus
+    ``synth_hair`` photographed procedural portraits."""
     from ..priors import cache_dir
     folder = read_folder(root)
     by_name = {s.name: s for s in folder.samples}
@@ -120,7 +152,8 @@ def build_pool(root, names: Sequence[str], variants: int = 8, seed: int = 0, pri
     if not names:
         raise GanMattingError("the training split is empty")
     settings = json.dumps({"v": POOL_VERSION, "names": sorted(names), "variants": variants, "seed": seed,
-                           "prior": prior, "band": list(band_frac)}, sort_keys=True)
+                           "prior": prior, "band": list(band_frac),
+                           **({"synth_hair": synth_hair} if synth_hair else {})}, sort_keys=True)
     base = Path(cache or cache_dir().parent / "pools") / hashlib.sha256(settings.encode()).hexdigest()[:16]
     jobs = []
     photos = [by_name[n].image for n in names]
@@ -132,7 +165,9 @@ def build_pool(root, names: Sequence[str], variants: int = 8, seed: int = 0, pri
         others = [p for p in photos if p != s.image]
         for k in range(variants):
             jobs.append((base / f"{n}_comp{k:02d}.npz", s.image, s.alpha, fg_cache, None, others, k, seed, prior, band_frac))
-    todo = [j for j in jobs if not Path(j[0]).is_file()]
+    jobs += [("synth", base / f"synth{k:03d}.npz", k, seed, prior, band_frac) for k in range(synth_hair)]
+    path_of = [j[1] if j[0] == "synth" else j[0] for j in jobs]
+    todo = [j for j, p in zip(jobs, path_of) if not Path(p).is_file()]
     if todo:
         for n in sorted(names):
             _foreground(by_name[n].image, by_name[n].alpha, base / "fg" / f"{n}.npy")
@@ -143,15 +178,15 @@ def build_pool(root, names: Sequence[str], variants: int = 8, seed: int = 0, pri
             # spawn, not fork: the parent has started numba's thread pool (foreground estimation),
             # and a forked copy of a running thread pool deadlocks
             with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as ex:
-                for _ in ex.map(_make_entry, todo):
+                for _ in ex.map(_make, todo):
                     bar.update(1)
         else:
             for j in todo:
-                _make_entry(j)
+                _make(j)
                 bar.update(1)
         bar.close()
         (base / "settings.json").write_text(settings)
-    return [Path(j[0]) for j in jobs]
+    return [Path(p) for p in path_of]
 
 
 class CompositePool(Dataset):

@@ -107,7 +107,7 @@ def composite_pool(cfg: Config):
     if not d.split:
         raise GanMattingError("data.source composites needs data.split (a JSON file naming the training photos)")
     entries = build_pool(d.root, read_split(d.split)["train"], d.variants, cfg.train.seed, cfg.model.generator.prior,
-                         tuple(d.band_frac), workers=max(1, d.workers))
+                         tuple(d.band_frac), workers=max(1, d.workers), synth_hair=d.synth_hair)
     return CompositePool(entries, d.crop, cfg.train.seed)
 
 
