@@ -35,6 +35,12 @@ run real_u2net_blend_grad2_long_seed1 "${blend[@]}" --set loss.lambda_grad=2.0 -
   --set train.val_every=100 --set train.ckpt_every=100 --set train.seed=1   # the second seed (README)
 run real_u2net_blend_grad2_long_seed2 "${blend[@]}" --set loss.lambda_grad=2.0 --set train.steps=1000 \
   --set train.val_every=100 --set train.ckpt_every=100 --set train.seed=2   # the third seed (README)
+# lever 3: + 24 photographed procedural portraits in the pool (data.synth_hair; the same recipe otherwise)
+run real_u2net_blend_synthhair "${blend[@]}" --set loss.lambda_grad=2.0 --set train.steps=1000 \
+  --set train.val_every=100 --set train.ckpt_every=100 --set data.synth_hair=24
+# lkm as a third prior of the blend (prior=blend:cf+knn+lkm; lkm is the best classical solver on the hair Grad)
+run real_u2net_blend3 "${blend[@]}" --set loss.lambda_grad=2.0 --set train.steps=1000 \
+  --set train.val_every=100 --set train.ckpt_every=100 --set "model.generator.prior=blend:cf+knn+lkm"
 # the three seeds averaged: one generator file, the priors solved once (README: seed ensemble)
 $GM ensemble checkpoints/gan_matting_real_u2net_blend.safetensors runs/real_u2net_blend_grad2_long_seed1/generator_best.safetensors \
   runs/real_u2net_blend_grad2_long_seed2/generator_best.safetensors --out runs/ensemble_seeds012.safetensors
@@ -56,6 +62,8 @@ $PY experiments/real_photo_table.py --out runs/real_photo \
   --model "same, seed 1=runs/real_u2net_blend_grad2_long_seed1/generator_best.safetensors" \
   --model "same, seed 2=runs/real_u2net_blend_grad2_long_seed2/generator_best.safetensors" \
   --model "ensemble of seeds 0+1=runs/ensemble_seeds01.safetensors" \
+  --model "+ photographed synthetic hair (lever 3)=runs/real_u2net_blend_synthhair/generator_best.safetensors" \
+  --model "blend:cf+knn+lkm=runs/real_u2net_blend3/generator_best.safetensors" \
   --model "ensemble of seeds 0+1+2=runs/ensemble_seeds012.safetensors" \
   --model "gan cf-prior, composites=runs/real_prior_cf/generator_best.safetensors" \
   --model "no-adv cf-prior=runs/real_prior_cf_noadv/generator_best.safetensors" \

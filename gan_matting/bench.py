@@ -243,13 +243,14 @@ def _infer_predictors(refiner: str | None, coarse_side: int = 0):
 
 
 def bench_infer(repeats: int, quick: bool, image: str | None = None, trimap: str | None = None,
-                refiner: str | None = None) -> str:
+                refiner: str | None = None, fast_only: bool = False) -> str:
     """Per-image seconds (alpha + F, no file IO, no prior cache) side by side with closed-form alpha +
-    ML foreground, then peak RSS of the fast mode per resolution (fresh process each)."""
+    ML foreground, then peak RSS of the fast mode per resolution (fresh process each). ``fast_only``: the
+    fast-mode rows and the cf + ML reference only (the quality rows pay full-resolution solves: minutes)."""
     saved = os.environ.get("GAN_MATTING_PRIOR_CACHE")
     os.environ["GAN_MATTING_PRIOR_CACHE"] = "0"  # every timed call solves its prior
     try:
-        return _bench_infer(repeats, quick, image, trimap, refiner)
+        return _bench_infer(repeats, quick, image, trimap, refiner, fast_only)
     finally:
         if saved is None:
             os.environ.pop("GAN_MATTING_PRIOR_CACHE", None)
@@ -257,7 +258,8 @@ def bench_infer(repeats: int, quick: bool, image: str | None = None, trimap: str
             os.environ["GAN_MATTING_PRIOR_CACHE"] = saved
 
 
-def _bench_infer(repeats: int, quick: bool, image: str | None, trimap: str | None, refiner: str | None) -> str:
+def _bench_infer(repeats: int, quick: bool, image: str | None, trimap: str | None, refiner: str | None,
+                 fast_only: bool = False) -> str:
     import subprocess
     import sys
     import torch
@@ -266,19 +268,21 @@ def _bench_infer(repeats: int, quick: bool, image: str | None, trimap: str | Non
     img, tri, src = bench_image(w, h, image, trimap)
     preds, note = _infer_predictors(refiner)
     fns = {"closed-form alpha + ML foreground (pymatting)": lambda: run_baseline("cf", img, tri, with_foreground=True)}
-    fns.update({k: (lambda f=f: f(img, tri)) for k, f in preds.items()})
+    fns.update({k: (lambda f=f: f(img, tri)) for k, f in preds.items() if not (fast_only and k.startswith("quality"))})
     from .baselines import ml_foreground
     fast = next(f for k, f in preds.items() if k.startswith("fast"))
-    fns["fast + ML foreground from its alpha (infer's default --fg ml)"] = lambda: ml_foreground(img, fast(img, tri)[0])
+    fns["fast + ML foreground from its alpha (--fg ml)"] = lambda: ml_foreground(img, fast(img, tri)[0])
     from .foreground import estimate_foreground
-    fns["fast + blur-fusion foreground from its alpha (--fg blur)"] = lambda: estimate_foreground(img, fast(img, tri)[0], "blur")
-    import tempfile
-    from .export import OnnxGenerator, export_generator
-    from .models.weights import RELEASED_WEIGHTS
-    with tempfile.TemporaryDirectory() as tmp:  # the session holds the graph in memory once loaded
-        onnx_g = OnnxGenerator(export_generator(RELEASED_WEIGHTS, "onnx", Path(tmp) / "g.onnx"))
-    fns["quality under ONNX Runtime (--backend onnx: exported G + cf prior)"] = lambda: onnx_g(img, tri)
-    net_rows = _bench_network_backends(img, tri, onnx_g, repeats)
+    fns["fast + blur-fusion foreground from its alpha (--fg blur, the fast mode's default)"] = lambda: estimate_foreground(img, fast(img, tri)[0], "blur")
+    net_rows = ["(not run: --fast-only)"]
+    if not fast_only:
+        import tempfile
+        from .export import OnnxGenerator, export_generator
+        from .models.weights import RELEASED_WEIGHTS
+        with tempfile.TemporaryDirectory() as tmp:  # the session holds the graph in memory once loaded
+            onnx_g = OnnxGenerator(export_generator(RELEASED_WEIGHTS, "onnx", Path(tmp) / "g.onnx"))
+        fns["quality under ONNX Runtime (--backend onnx: exported G + its priors)"] = lambda: onnx_g(img, tri)
+        net_rows = _bench_network_backends(img, tri, onnx_g, repeats)
     with torch.no_grad():
         for fn in fns.values():
             fn()  # warm-up: numba compilation, first allocations
@@ -357,7 +361,19 @@ def _fast_once(w: int, h: int, image, trimap, refiner) -> None:
         t0 = time.perf_counter()
         fast(img, tri)
         secs = time.perf_counter() - t0
-    print(secs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(secs, _peak_rss_mib(resource))
+
+
+def _peak_rss_mib(resource) -> float:
+    """This process's peak RSS. Linux's VmHWM belongs to the process's own memory map; ru_maxrss does not
+    (it keeps the peak of the forked parent across exec, so a child of a big process reports the parent's)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _gpu_ms(fn: Callable[[], object], n: int, device) -> List[float]:
@@ -516,7 +532,8 @@ BENCHES = {"metrics": bench_metrics, "synth": bench_synth, "train": bench_train,
 
 
 def run_bench(what: str, out: Path, repeats: int = 5, quick: bool = False, config: str | None = None,
-              image: str | None = None, trimap: str | None = None, refiner: str | None = None) -> int:
+              image: str | None = None, trimap: str | None = None, refiner: str | None = None,
+              fast_only: bool = False) -> int:
     import torch
     names = [k for k in BENCHES if k != "cuda" or torch.cuda.is_available()] if what == "all" else [what]
     out.mkdir(parents=True, exist_ok=True)
@@ -524,7 +541,7 @@ def run_bench(what: str, out: Path, repeats: int = 5, quick: bool = False, confi
         if name == "train":
             text = bench_train(repeats, quick, config)
         elif name == "infer":
-            text = bench_infer(repeats, quick, image, trimap, refiner)
+            text = bench_infer(repeats, quick, image, trimap, refiner, fast_only)
         else:
             text = BENCHES[name](repeats, quick)
         print(text)

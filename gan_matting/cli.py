@@ -219,7 +219,8 @@ def cmd_bench(args) -> int:
     output_dir(args.out)
     if bool(args.image) != bool(args.trimap):
         raise GanMattingError("bench infer: give --image and --trimap together")
-    return run_bench(args.what, Path(args.out), args.repeats, args.quick, args.config, args.image, args.trimap, args.refiner)
+    return run_bench(args.what, Path(args.out), args.repeats, args.quick, args.config, args.image, args.trimap, args.refiner,
+                     args.fast_only)
 
 
 def cmd_demo(args) -> int:
@@ -345,10 +346,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--coarse-side", type=int_at_least(0), default=0, help="fast mode: coarse long side in px (0 = the refiner's setting)")
     s.add_argument("--budget", type=float_in(0.0, 1.0, allow=(-1.0,)), default=-1.0,
                    help="fast mode: share of pixels refined, 0..1 (-1 = the refiner's setting; 0 = no refinement)")
-    s.add_argument("--fg", default="ml", choices=list(FG_METHODS),
-                   help="foreground colour: ml = pymatting's estimate from the predicted alpha (default; lower F "
-                        "error, README's F table), blur = blur fusion from the predicted alpha (box means only: "
-                        "fast, on the GPU too), model = the generator's own F")
+    s.add_argument("--fg", default="auto", choices=["auto", *FG_METHODS],
+                   help="foreground colour: ml = pymatting's estimate from the predicted alpha (lower F error, "
+                        "README's F table), blur = blur fusion from the predicted alpha (box means only: fast, on "
+                        "the GPU too), model = the generator's own F; auto (default) = ml in quality mode, blur in "
+                        "fast mode")
     s.add_argument("--composite-on", metavar="COLOR|IMAGE",
                    help="also write composite/NAME.png on a colour (#RRGGBB or R,G,B) or an image, for a visual check")
     s.add_argument("--tile", type=int_at_least(0), default=0, help="quality mode: tile side in px (0 = from free memory)")
@@ -386,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--image", help="infer bench: a photo to time on (resized to 1920x1080; default: a procedural portrait)")
     s.add_argument("--trimap", help="infer bench: the photo's trimap")
     s.add_argument("--refiner", help="infer bench: refiner weights (default: the released refiner)")
+    s.add_argument("--fast-only", action="store_true",
+                   help="infer bench: only cf + ML and the fast-mode rows (the quality rows take minutes per image)")
     s.set_defaults(fn=cmd_bench)
 
     s = sub.add_parser("demo", help="the embedded default job: synthetic hair benchmark, trimaps, baseline, metrics")

@@ -51,3 +51,14 @@ def test_bench_infer_quick_compares_modes_with_closed_form(tmp_path):
     sizes = [r for r in rows if len(r) == 3 and r[0][0].isdigit()]
     assert [r[0] for r in sizes] == ["640x360", "1280x720"] and all(float(r[2]) > 0 for r in sizes)
     assert "GAN_MATTING_PRIOR_CACHE" not in __import__("os").environ  # the cache switch is given back
+
+
+def test_bench_infer_fast_only_skips_the_quality_rows_and_rss_is_the_childs_own(tmp_path):
+    import resource
+    from gan_matting.bench import _peak_rss_mib
+    assert main(["bench", "infer", "--quick", "--fast-only", "--repeats", "1", "--out", str(tmp_path)]) == 0
+    speed = {r[0]: r for r in _rows((tmp_path / "bench_infer.md").read_text()) if len(r) == 4}
+    assert next(iter(speed)).startswith("closed-form") and any(k.startswith("fast") for k in speed)
+    assert not any("quality" in k for k in speed)
+    # VmHWM: this process's own peak, never above what getrusage reports (which may include a parent's)
+    assert 10 < _peak_rss_mib(resource) <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + 1

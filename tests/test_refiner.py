@@ -358,5 +358,14 @@ def test_infer_foreground_choice_and_composite(tmp_path):
         assert np.abs(c - want).max() < 3 / 255  # the composite is alpha * F + (1 - alpha) * green (8-bit files)
         outs[fg] = f
     assert not np.array_equal(outs["model"], outs["ml"]) and not np.array_equal(outs["blur"], outs["ml"])
+    # no --fg: ML in quality mode (above, the default mode), blur fusion in fast mode
+    assert main(["infer", str(tmp_path / "x.png"), "--trimap", str(tmp_path / "t.png"), "--weights", str(gpath),
+                 "--out", str(tmp_path / "auto_q")]) == 0
+    assert np.array_equal(read_rgb(tmp_path / "auto_q" / "fg" / "x.png"), outs["ml"])
+    for fg in ("auto", "blur"):
+        assert main(["infer", str(tmp_path / "x.png"), "--trimap", str(tmp_path / "t.png"), "--weights", str(gpath),
+                     "--mode", "fast", *(["--fg", fg] if fg == "blur" else []),
+                     "--out", str(tmp_path / f"fast_{fg}")]) == 0
+    assert np.array_equal(read_rgb(tmp_path / "fast_auto" / "fg" / "x.png"), read_rgb(tmp_path / "fast_blur" / "fg" / "x.png"))
     assert main(["infer", str(tmp_path / "x.png"), "--trimap", str(tmp_path / "t.png"), "--weights", str(gpath),
                  "--composite-on", "nonsense", "--out", str(tmp_path / "o")]) == 1

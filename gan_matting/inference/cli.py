@@ -98,6 +98,8 @@ def run_infer(args) -> int:
 
     # every option and path is checked before the model loads or an image is read
     device = resolve_device(args.device)
+    if getattr(args, "fg", "auto") == "auto":  # the fast mode's F must not cost more than its alpha (README)
+        args.fg = "blur" if args.mode == "fast" else "ml"
     half = getattr(args, "precision", "fp32") == "fp16"
     if half and device.type != "cuda":
         raise GanMattingError(f"--precision fp16 needs a CUDA device (got {device}); CPU inference runs in fp32")
