@@ -41,6 +41,9 @@ $GM make-trimap --mask "$SHARED/fur_1080p_pseudo_alpha/pseudo_alpha_GFM_predicti
   --radius 10 --out runs/bench_input/sample1_trimap.png
 $GM bench infer --image "$SHARED/fur_1080p_pseudo_alpha/input/sample1.jpg" --trimap runs/bench_input/sample1_trimap.png \
   --refiner "${REFINER:-checkpoints/gan_matting_refiner.safetensors}" --repeats 3 --out runs/bench
+# the fast mode with its default F against cf + ML only (README: docs/bench_infer_fast_cpu.md; run it on an idle CPU)
+$GM bench infer --fast-only --image "$SHARED/fur_1080p_pseudo_alpha/input/sample1.jpg" \
+  --trimap runs/bench_input/sample1_trimap.png --repeats 5 --out runs/bench_fast
 $PY experiments/foreground_table.py --data runs/data/hair_bench12 --out runs/foreground
 $PY experiments/hair_grid.py --weights checkpoints/gan_matting_real_cf.safetensors \
   --refiner checkpoints/gan_matting_refiner.safetensors --out docs/fast_mode_grid.png
