@@ -38,6 +38,11 @@ run real_u2net_blend_grad2_long_seed2 "${blend[@]}" --set loss.lambda_grad=2.0 -
 # lever 3: + 24 photographed procedural portraits in the pool (data.synth_hair; the same recipe otherwise)
 run real_u2net_blend_synthhair "${blend[@]}" --set loss.lambda_grad=2.0 --set train.steps=1000 \
   --set train.val_every=100 --set train.ckpt_every=100 --set data.synth_hair=24
+# lever 3 in a small dose: the release fine-tuned 200 steps with 4 portraits (14 %), and its control without
+ftune=(--set data.variants=0 --set "model.generator.prior=blend:cf+knn" --set model.generator.name=u2net --set model.generator.max_width=64
+       --set loss.lambda_grad=2.0 --set train.steps=200 --set train.val_every=100 --set train.ckpt_every=100 --set optim.lr_g=0.0001)
+[ -d runs/ft_release_synth4/checkpoints ] || run ft_release_synth4 "${ftune[@]}" --set data.synth_hair=4 --init-from checkpoints/gan_matting_real_u2net_blend.safetensors
+[ -d runs/ft_release_plain/checkpoints ] || run ft_release_plain "${ftune[@]}" --init-from checkpoints/gan_matting_real_u2net_blend.safetensors
 # lkm as a third prior of the blend (prior=blend:cf+knn+lkm; lkm is the best classical solver on the hair Grad)
 run real_u2net_blend3 "${blend[@]}" --set loss.lambda_grad=2.0 --set train.steps=1000 \
   --set train.val_every=100 --set train.ckpt_every=100 --set "model.generator.prior=blend:cf+knn+lkm"
@@ -64,6 +69,8 @@ $PY experiments/real_photo_table.py --out runs/real_photo \
   --model "ensemble of seeds 0+1=runs/ensemble_seeds01.safetensors" \
   --model "+ photographed synthetic hair (lever 3)=runs/real_u2net_blend_synthhair/generator_best.safetensors" \
   --model "blend:cf+knn+lkm=runs/real_u2net_blend3/generator_best.safetensors" \
+  --model "release fine-tuned + 4 synthetic (step 100)=runs/ft_release_synth4/generator_best.safetensors" \
+  --model "release fine-tuned + 4 synthetic (step 100) +propagate=runs/ft_release_synth4/generator_best.safetensors@propagate" \
   --model "ensemble of seeds 0+1+2=runs/ensemble_seeds012.safetensors" \
   --model "gan cf-prior, composites=runs/real_prior_cf/generator_best.safetensors" \
   --model "no-adv cf-prior=runs/real_prior_cf_noadv/generator_best.safetensors" \
