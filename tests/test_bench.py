@@ -1,6 +1,7 @@
 """The bench command writes its tables (speed is measured there, never asserted in tests)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from gan_matting.cli import main
@@ -60,5 +61,15 @@ def test_bench_infer_fast_only_skips_the_quality_rows_and_rss_is_the_childs_own(
     speed = {r[0]: r for r in _rows((tmp_path / "bench_infer.md").read_text()) if len(r) == 4}
     assert next(iter(speed)).startswith("closed-form") and any(k.startswith("fast") for k in speed)
     assert not any("quality" in k for k in speed)
-    # VmHWM: this process's own peak, never above what getrusage reports (which may include a parent's)
     assert 10 < _peak_rss_mib(resource) <= resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 + 1
+
+
+def test_peak_rss_of_a_child_is_its_own_not_its_parents():
+    """ru_maxrss keeps a forked parent's peak across exec; the bench's per-size children must not report it."""
+    import subprocess
+    import sys
+    ballast = np.ones(2 ** 30 // 8)  # 1 GiB touched in this (parent) process
+    code = "import resource; from gan_matting.bench import _peak_rss_mib; print(_peak_rss_mib(resource))"
+    child = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert float(ballast.sum()) > 0
+    assert 5 < child < 700  # an interpreter with numpy, far below the parent's 1 GiB ballast

@@ -198,7 +198,7 @@ def test_composite_pool_with_photographed_synthetic_hair(tmp_path, monkeypatch):
     import gan_matting.data.real_composites as RC
     monkeypatch.setattr(RC, "SYNTH_SIZE", (96, 72))
     root = _alphamatting_like(tmp_path / "am")
-    plain = build_pool(root, ["GT00"], variants=1, seed=3, prior="", cache=tmp_path / "p", progress=False)
+    plain = build_pool(root, ["GT00"], variants=1, seed=3, prior="cf", cache=tmp_path / "p", progress=False)
     mixed = build_pool(root, ["GT00"], variants=1, seed=3, prior="cf", cache=tmp_path / "p", progress=False,
                        synth_hair=2)
     again = build_pool(root, ["GT00"], variants=1, seed=3, prior="cf", cache=tmp_path / "q", progress=False,
