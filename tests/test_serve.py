@@ -205,7 +205,7 @@ def test_page_in_headless_chromium(service, tmp_path):
         for p, q in zip(ring, ring[1:]):
             chain = chain.move_by_offset(q[0] - p[0], q[1] - p[1])
         chain.release().perform()
-        assert browser.matte_on_page(d, img_path, None) == "done"
+        assert browser.matte_on_page(d, None, None) == "done"  # the photo already chosen, with its paint
         a = np.asarray(Image.open(io.BytesIO(browser.download_bytes(d))))[..., 3]
         cy, cx = H // 2, W // 2  # Selenium's offsets count from the element's centre
         # enclosed by the ring: known foreground. The 24 px brush on an 18 px ring of 24 chords leaves a
@@ -214,6 +214,11 @@ def test_page_in_headless_chromium(service, tmp_path):
         assert a[0, 0] == 0 and a[-1, -1] == 0                 # outside it: known background
         timing = d.find_element(By.ID, "timing").text            # "71x57, matted in 0.05 s, 30.1 % unknown"
         assert 3 < float(timing.split(", ")[2].split(" ")[0]) < 60, timing
+        # choosing a photo drops the paint at once, in the change handler (it used to survive until the new
+        # photo had loaded, so a Matte press in that window sent the old photo's strokes); one script, so
+        # the photo's load cannot run in between
+        assert d.execute_script("document.getElementById('image-input').dispatchEvent(new Event('change'));"
+                                "return [painted, strokes === null];") == [False, True]
         # a bad file gets the server's one-line error on the page, in the error style
         bad = tmp_path / "broken.png"
         bad.write_bytes(b"\x89PNG\r\n\x1a\n truncated")

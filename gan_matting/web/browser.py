@@ -74,14 +74,19 @@ def headless_chromium(profile_dir: Path, width: int = 1200, height: int = 1100):
         driver.quit()
 
 
-def matte_on_page(driver, image: Path, trimap: Optional[Path] = None, timeout: float = 120.0) -> str:
-    """Upload ``image`` (and ``trimap``), press Matte and wait; returns the status line ('done' or the error)."""
+def matte_on_page(driver, image: Optional[Path], trimap: Optional[Path] = None, timeout: float = 120.0) -> str:
+    """Upload ``image`` (and ``trimap``), press Matte and wait; returns the status line ('done' or the error).
+    ``image=None`` keeps the photo already chosen, and with it the paint on it: choosing a photo, even the
+    same file again, clears the brush strokes."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
-    driver.find_element(By.ID, "image-input").send_keys(str(Path(image).resolve()))
+    if image is not None:
+        driver.find_element(By.ID, "image-input").send_keys(str(Path(image).resolve()))
     if trimap is not None:
         driver.find_element(By.ID, "trimap-input").send_keys(str(Path(trimap).resolve()))
     WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "matte-button").is_enabled())
+    # a second matte on the same page: the last run's "done" is still shown until the click handler runs
+    driver.execute_script("document.getElementById('status').textContent = '';")
     driver.find_element(By.ID, "matte-button").click()
 
     def finished(d):
