@@ -340,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="propagate: refine alpha with the matting Laplacian, the network's alpha as a soft data term")
     s.add_argument("--post-weight", type=float_in(1e-4, 100.0), default=0.05,
                    help="--post propagate: weight of the network's alpha against the Laplacian (default 0.05)")
+    s.add_argument("--post-radius", type=int, choices=[1, 2], default=1,
+                   help="--post propagate: the Laplacian's window radius, 1 (3x3) or 2 (5x5; better on the hair "
+                        "photo, worse on the plant photo of the validation part)")
     s.add_argument("--mode", default="quality", choices=["quality", "fast"],
                    help="quality: full-resolution generator (tiled when large); fast: coarse pass + patch refiner")
     s.add_argument("--refiner", help="fast mode: refiner .safetensors (default: checkpoints/gan_matting_refiner.safetensors)")

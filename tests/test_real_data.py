@@ -135,6 +135,10 @@ def test_propagation_lowers_the_error_of_a_noisy_matte():
     # confidence 1 with a huge weight keeps the network's alpha
     kept = propagate(img, tri, noisy, np.ones_like(a), weight=1e6)
     assert np.abs(kept - noisy)[unk].max() < 1e-3
+    # 5x5 windows: a different solve that also cleans the matte
+    wide = propagate(img, tri, noisy, weight=0.01, radius=2)
+    assert np.abs(wide - a)[unk].mean() < 0.6 * before
+    assert np.abs(wide - propagate(img, tri, noisy, weight=0.01))[unk].max() > 1e-3
 
 
 def _alphamatting_like(root, n=3):
@@ -266,10 +270,10 @@ def test_infer_cli_with_a_prior_model_and_propagation(tmp_path):
     write_trimap(tmp_path / "tri.png", tri)
     G = build_network("unet", prior="cf", **TINY_G)
     w = save_generator(G, tmp_path / "g.safetensors", {"name": "unet", "prior": "cf", **TINY_G})
-    for post in ("none", "propagate"):
-        out = tmp_path / post
+    for post, extra in (("none", []), ("propagate", []), ("propagate", ["--post-radius", "2"])):
+        out = tmp_path / (post + "".join(extra))
         assert main(["infer", str(tmp_path / "img.png"), "--trimap", str(tmp_path / "tri.png"),
-                     "--weights", str(w), "--out", str(out), "--post", post]) == 0
+                     "--weights", str(w), "--out", str(out), "--post", post, *extra]) == 0
         alpha = read_alpha(out / "alpha" / "img.png")
         assert (alpha[tri == 255] == 1).all() and (alpha[tri == 0] == 0).all()
         assert np.abs(alpha - a)[tri == 128].mean() < 0.1   # cf (untrained correction) is good on this scene

@@ -136,7 +136,8 @@ def run_infer(args) -> int:
         pipe = load_pipeline(G, args.refiner or RELEASED_REFINER, device, args.coarse_side, args.budget)
         predict = pipeline_predictor(pipe, device)
     else:
-        predict = generator_predictor(G, args.max_side, device, args.post, args.tile, getattr(args, "post_weight", 0.05))
+        predict = generator_predictor(G, args.max_side, device, args.post, args.tile, getattr(args, "post_weight", 0.05),
+                                      getattr(args, "post_radius", 1))
     if video:
         return _infer_video(args, predict, out, bool(getattr(G, "trimap_free", False)), backdrop)
     failed: List[tuple] = []

@@ -147,10 +147,12 @@ POST_PROCESSES = ("none", "propagate")
 
 
 def generator_predictor(G: torch.nn.Module, max_side: int = 0, device: str | torch.device = "cpu",
-                        post: str = "none", tile: int = 0, post_weight: float = 0.05) -> PredictFn:
+                        post: str = "none", tile: int = 0, post_weight: float = 0.05,
+                        post_radius: int = 1) -> PredictFn:
     """``predict_many``'s callable for a generator network, optionally followed by a post-process
     (``propagate``: the matting Laplacian with the network's alpha as a soft data term of weight
-    ``post_weight``: smaller trusts the image's colour lines more, larger the network)."""
+    ``post_weight``: smaller trusts the image's colour lines more, larger the network; ``post_radius``:
+    the Laplacian's window radius)."""
     if post not in POST_PROCESSES:
         raise GanMattingError(f"unknown post-process {post!r}; choose from {', '.join(POST_PROCESSES)}")
 
@@ -158,6 +160,6 @@ def generator_predictor(G: torch.nn.Module, max_side: int = 0, device: str | tor
         alpha, fg = predict_image(G, img, tri, max_side, device, tile)
         if post == "propagate" and tri is not None:
             from ..postprocess import propagate
-            alpha = propagate(img, tri, alpha, weight=post_weight)
+            alpha = propagate(img, tri, alpha, weight=post_weight, radius=post_radius)
         return alpha, fg
     return predict
