@@ -78,3 +78,13 @@ $PY experiments/real_photo_table.py --out runs/real_photo \
   --model "old cpu_light (synthetic only)=checkpoints/gan_matting_cpu_light.safetensors"
 $PY experiments/hair_grid.py --weights checkpoints/gan_matting_real_cf.safetensors --out docs/hair_grid.png
 $PY experiments/hair_grid.py --weights checkpoints/gan_matting_real_u2net_blend.safetensors --out docs/hair_grid_u2net_blend.png
+# the default model with the propagation post-process: data-term weights and 3x3 / 5x5 Laplacian windows (README)
+$PY experiments/real_photo_table.py --out runs/u2net_prior \
+  --model "release=checkpoints/gan_matting_real_u2net_blend.safetensors" \
+  --model "release+propagate=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate" \
+  --model "release+propagate w0.02=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate:0.02" \
+  --model "release+propagate w0.2=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate:0.2" \
+  --model "release+propagate 5x5=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate:0.05:2" \
+  --model "release+propagate 5x5 w0.2=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate:0.2:2"
+# where the hair image's gradient error comes from (missing vs extra edges), on the mattes cached above
+$PY experiments/grad_error_split.py --pred runs/u2net_prior/pred --methods cf,lkm,release,release+propagate,release+propagate_5x5

@@ -156,6 +156,20 @@ def _gradient_magnitude(a: np.ndarray, box: Tuple[int, int, int, int]) -> np.nda
     return gradient_magnitude(np.ascontiguousarray(a), lo, hi - lo, _GRAD_G, _GRAD_DG, *box)
 
 
+def gradient_difference(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> np.ndarray:
+    """(H, W) float64: |grad pred| - |grad gt| (the Grad metric's filters) on the unknown region, 0 elsewhere,
+    so ``(d ** 2).sum() / 1000`` is ``gradient_error``. Negative = an edge the prediction misses."""
+    _check(pred, gt, trimap)
+    u = unknown_mask(trimap)
+    d = np.zeros(u.shape)
+    box = _bbox(u)
+    if box is not None:
+        r0, r1, c0, c1 = box
+        diff = _gradient_magnitude(to_unit(pred), box) - _gradient_magnitude(to_unit(gt), box)
+        d[r0:r1, c0:c1] = np.where(u[r0:r1, c0:c1], diff, 0.0)
+    return d
+
+
 def gradient_error(pred: np.ndarray, gt: np.ndarray, trimap: np.ndarray) -> float:
     """DIM gradient error over the unknown region, /1000.
 

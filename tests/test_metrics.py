@@ -212,3 +212,14 @@ def test_gradient_crop_equals_full_image_at_borders_and_inside():
         tri[box[0]:box[1], box[2]:box[3]] = 128
         assert M.gradient_error(pred, gt, tri) == pytest.approx(R.gradient_error(pred, gt, tri), rel=1e-9)
     assert M.gradient_error(pred, gt, np.zeros((40, 50), np.uint8)) == 0.0
+
+
+def test_gradient_difference_sums_to_the_gradient_error_and_signs_missing_edges():
+    pred, gt, tri = _blobby_case(3, 40, 50)
+    d = M.gradient_difference(pred, gt, tri)
+    assert d.shape == gt.shape and (d[tri != 128] == 0).all()
+    assert (d ** 2).sum() / 1000 == pytest.approx(M.gradient_error(pred, gt, tri), rel=1e-12)
+    # a flat prediction has no edges: every difference is a missing edge (<= 0), none is extra
+    flat = M.gradient_difference(np.full_like(gt, 128), gt, tri)
+    assert flat.max() <= 0 and flat.min() < 0
+    assert (M.gradient_difference(pred, gt, np.zeros_like(tri)) == 0).all()
