@@ -121,6 +121,13 @@ class DataConfig:
     variants: int = 8            # new-background composites per training photo (plus the photo with each trimap)
     band_frac: List[float] = field(default_factory=lambda: [0.05, 0.45])  # unknown-band share of the image
     synth_hair: int = 0          # + procedural portraits made to look photographed (data/synth/realism.py)
+    # + real photos whose alpha is another model's prediction (pseudo-labels, e.g. the GFM fur mattes):
+    # PSEUDO_ROOT/input/NAME.* with PSEUDO_ROOT/<pseudo_alpha>/NAME.png, long side scaled to pseudo_side,
+    # pseudo_trimaps real-user trimaps each. Never the validation photos.
+    pseudo_root: str = ""
+    pseudo_alpha: str = "alpha"
+    pseudo_side: int = 800
+    pseudo_trimaps: int = 2
 
 
 @dataclass
@@ -291,6 +298,9 @@ def validate(cfg: Config) -> None:
         raise GanMattingError(f"config key 'data.band_frac' must be [lo, hi] with 0 < lo <= hi < 1, got {cfg.data.band_frac}")
     if cfg.data.synth_hair < 0:
         raise GanMattingError(f"config key 'data.synth_hair' must be >= 0, got {cfg.data.synth_hair}")
+    if cfg.data.pseudo_root and (cfg.data.pseudo_side < 64 or cfg.data.pseudo_trimaps < 1):
+        raise GanMattingError("config keys 'data.pseudo_side' (>= 64) and 'data.pseudo_trimaps' (>= 1) are out of range, "
+                              f"got {cfg.data.pseudo_side} and {cfg.data.pseudo_trimaps}")
     if cfg.data.variants < 0:
         raise GanMattingError(f"config key 'data.variants' must be >= 0, got {cfg.data.variants}")
     if len(cfg.data.trimap_radius) != 2 or cfg.data.trimap_radius[0] > cfg.data.trimap_radius[1]:

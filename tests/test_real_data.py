@@ -216,6 +216,41 @@ def test_composite_pool_with_photographed_synthetic_hair(tmp_path, monkeypatch):
         assert z["prior"].shape == z["alpha"].shape  # the cf prior solved on the photographed image
 
 
+def test_composite_pool_with_pseudo_labelled_photos(tmp_path):
+    from gan_matting.data.io import write_image
+    from gan_matting.data.real_composites import pseudo_photos
+    root = _alphamatting_like(tmp_path / "am")
+    fur = tmp_path / "fur"
+    for i in range(2):  # 80x96 photos with another model's mattes in a folder of their own name
+        img, _, a = _scene(20 + i, 80, 96)
+        write_image(fur / "input" / f"cat{i}.png", img)
+        write_image(fur / "pred_alpha" / f"cat{i}.png", a)
+    write_image(fur / "input" / "no_matte.png", img)  # skipped: no matte beside it
+    pseudo = pseudo_photos(fur, "pred_alpha")
+    assert [n for n, _, _ in pseudo] == ["cat0", "cat1"]
+    plain = build_pool(root, ["GT00"], variants=1, seed=3, prior="cf", cache=tmp_path / "p", progress=False)
+    mixed = build_pool(root, ["GT00"], variants=1, seed=3, prior="cf", cache=tmp_path / "p", progress=False,
+                       pseudo=pseudo, pseudo_side=48, pseudo_trimaps=2)
+    again = build_pool(root, ["GT00"], variants=1, seed=3, prior="cf", cache=tmp_path / "q", progress=False,
+                       pseudo=pseudo, pseudo_side=48, pseudo_trimaps=2)
+    assert len(mixed) == len(plain) + 4 and mixed[0].parent != plain[0].parent  # its own pool folder
+    for p, q in zip(mixed[-4:], again[-4:]):
+        z, y = np.load(p), np.load(q)
+        assert all(np.array_equal(z[k], y[k]) for k in z.files)  # deterministic per seed
+        assert z["image"].shape == (40, 48, 3) and z["alpha"].shape == (40, 48)  # long side scaled to 48
+        assert int(z["has_fg"]) == 0 and z["prior"].shape == z["alpha"].shape
+        tri = z["trimap"]
+        assert set(np.unique(tri).tolist()) <= {0, 128, 255} and (tri == 128).any()
+        a = z["alpha"]
+        assert (a[tri == 255] >= 250).all() and (a[tri == 0] <= 5).all()  # the band covers the soft edge
+    # the two trimaps of one photo differ (random real-user bands)
+    assert not np.array_equal(np.load(mixed[-4])["trimap"], np.load(mixed[-3])["trimap"])
+    with pytest.raises(GanMattingError, match="pseudo_root"):
+        pseudo_photos(fur, "alpha")
+    with pytest.raises(GanMattingError, match="pseudo_side"):
+        load_config(None, ["data.source=synth", f"data.pseudo_root={fur}", "data.pseudo_side=8"])
+
+
 def test_split_file_is_disjoint_and_published():
     split = read_split(str(REPO / "experiments" / "splits" / "alphamatting_dev.json"))
     assert len(split["validation"]) >= 6 and {"GT03", "GT08"} & set(split["validation"])

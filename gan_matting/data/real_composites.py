@@ -10,7 +10,10 @@ For every training photo (ground-truth alpha known) the foreground colour F is e
   (the range of alphamatting's Trimap1/Trimap2), quantised to 8 bits like a real photo
   (F and B exact up to that rounding and the added sensor noise: has_fg = 1), and
 * ``synth_hair`` procedural portraits made to look photographed (``synth/realism.py``: faint strands,
-  defocus, motion blur, noise, JPEG), for the hair detail that 12 photos cannot teach (has_fg = 1).
+  defocus, motion blur, noise, JPEG), for the hair detail that 12 photos cannot teach (has_fg = 1), and
+* ``pseudo`` photos whose alpha is another matting model's prediction (pseudo-labels: real fur and hair
+  that no ground truth covers here), scaled to the photos' size, each with random real-user trimaps
+  (has_fg = 0, like the photos themselves).
 
 Each pool entry also stores the classical prior (e.g. closed-form alpha) of its image and trimap,
 because a prior-based generator needs it as input and a solve costs seconds. Entries are built
@@ -121,8 +124,60 @@ def _make_synth_entry(args) -> str:
     return str(path)
 
 
+def _make_pseudo_entry(args) -> str:
+    """One pseudo-labelled photo (its alpha predicted by another model), scaled so its long side is at
+    most ``side``, with a random real-user trimap and its prior."""
+    path, photo, alpha_path, k, seed, prior, band_frac, side = args
+    from PIL import Image
+    from ..priors import prior_stack
+    rng = np.random.default_rng([seed, k, int(hashlib.sha256(str(photo).encode()).hexdigest()[:8], 16)])
+    image, alpha = read_rgb(photo), read_alpha(alpha_path)
+    if image.shape[:2] != alpha.shape:
+        raise GanMattingError(f"{alpha_path}: {alpha.shape[1]}x{alpha.shape[0]}, but {photo} is "
+                              f"{image.shape[1]}x{image.shape[0]}")
+    h, w = alpha.shape
+    scale = min(1.0, side / max(h, w))
+    if scale < 1.0:  # area-like downscaling (PIL's box filter): strands thin out as a camera's would
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        img8 = np.asarray(Image.fromarray(to_uint8(image)).resize(size, Image.BOX))
+        alpha = np.asarray(Image.fromarray(alpha.astype(np.float32), "F").resize(size, Image.BOX))
+    else:
+        img8 = to_uint8(image)
+    alpha = np.clip(alpha, 0, 1)
+    r = _band_radius(alpha, float(rng.uniform(*band_frac)))
+    tri = trimap_from_alpha(alpha, (max(1, int(r * 0.6)), int(r * 1.4) + 1), rng)
+    h, w = alpha.shape
+    p = prior_stack(prior, img8.astype(np.float64) / 255.0, tri) if prior else np.zeros((h, w, 1), np.float32)
+    p = p[..., 0] if p.shape[-1] == 1 else p
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, image=img8, alpha=to_uint8(alpha), fg=img8, bg=img8, trimap=tri,
+                     prior=p.astype(np.float16), has_fg=np.array(0))
+    atomic_write(path, write)
+    return str(path)
+
+
+def pseudo_photos(root, alpha_dir: str = "alpha") -> List[Tuple[str, Path, Path]]:
+    """(name, photo, pseudo alpha) for every ROOT/input image with a ROOT/ALPHA_DIR/NAME.png matte."""
+    from .io import is_image_file
+    root = Path(root)
+    inputs, mattes = root / "input", root / alpha_dir
+    if not inputs.is_dir() or not mattes.is_dir():
+        raise GanMattingError(f"data.pseudo_root: {root} needs input/ and {alpha_dir}/ (data.pseudo_alpha) folders")
+    out = [(p.stem, p, mattes / f"{p.stem}.png") for p in sorted(inputs.iterdir())
+           if p.is_file() and is_image_file(p) and (mattes / f"{p.stem}.png").is_file()]
+    if not out:
+        raise GanMattingError(f"data.pseudo_root: no image in {inputs} has a matte {mattes}/NAME.png")
+    return out
+
+
 def _make(job) -> str:
-    return _make_synth_entry(job[1:]) if job[0] == "synth" else _make_entry(job)
+    if job[0] == "synth":
+        return _make_synth_entry(job[1:])
+    if job[0] == "pseudo":
+        return _make_pseudo_entry(job[1:])
+    return _make_entry(job)
 
 
 def _foreground(photo: Path, alpha_path: Path, out: Path) -> Path:
@@ -140,9 +195,12 @@ def _foreground(photo: Path, alpha_path: Path, out: Path) -> Path:
 
 def build_pool(root, names: Sequence[str], variants: int = 8, seed: int = 0, prior: str = "cf",
                band_frac: Tuple[float, float] = (0.05, 0.45), workers: int = 1,
-               cache: Optional[Path] = None, progress: bool = True, synth_hair: int = 0) -> List[Path]:
+               cache: Optional[Path] = None, progress: bool = True, synth_hair: int = 0,
+               pseudo: Sequence[Tuple[str, Path, Path]] = (), pseudo_side: int = 800,
+               pseudo_trimaps: int = 2) -> List[Path]:
     """Build (or find in the cache) every pool entry for the photos ``names`` of dataset ``root``, plus
-    ``synth_hair`` photographed procedural portraits."""
+    ``synth_hair`` photographed procedural portraits, plus ``pseudo_trimaps`` entries per pseudo-labelled
+    photo (``pseudo_photos``)."""
     from ..priors import cache_dir
     folder = read_folder(root)
     by_name = {s.name: s for s in folder.samples}
@@ -153,7 +211,9 @@ def build_pool(root, names: Sequence[str], variants: int = 8, seed: int = 0, pri
         raise GanMattingError("the training split is empty")
     settings = json.dumps({"v": POOL_VERSION, "names": sorted(names), "variants": variants, "seed": seed,
                            "prior": prior, "band": list(band_frac),
-                           **({"synth_hair": synth_hair} if synth_hair else {})}, sort_keys=True)
+                           **({"synth_hair": synth_hair} if synth_hair else {}),
+                           **({"pseudo": [[n, str(a)] for n, _, a in pseudo], "pseudo_side": pseudo_side,
+                               "pseudo_trimaps": pseudo_trimaps} if pseudo else {})}, sort_keys=True)
     base = Path(cache or cache_dir().parent / "pools") / hashlib.sha256(settings.encode()).hexdigest()[:16]
     jobs = []
     photos = [by_name[n].image for n in names]
@@ -166,7 +226,9 @@ def build_pool(root, names: Sequence[str], variants: int = 8, seed: int = 0, pri
         for k in range(variants):
             jobs.append((base / f"{n}_comp{k:02d}.npz", s.image, s.alpha, fg_cache, None, others, k, seed, prior, band_frac))
     jobs += [("synth", base / f"synth{k:03d}.npz", k, seed, prior, band_frac) for k in range(synth_hair)]
-    path_of = [j[1] if j[0] == "synth" else j[0] for j in jobs]
+    jobs += [("pseudo", base / f"pseudo_{n}_{k}.npz", photo, alpha, k, seed, prior, band_frac, pseudo_side)
+             for n, photo, alpha in pseudo for k in range(pseudo_trimaps)]
+    path_of = [j[1] if j[0] in ("synth", "pseudo") else j[0] for j in jobs]
     todo = [j for j, p in zip(jobs, path_of) if not Path(p).is_file()]
     if todo:
         for n in sorted(names):
