@@ -96,3 +96,18 @@ $PY experiments/real_photo_table.py --out runs/u2net_prior \
   --model "release+propagate=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate" \
   --model "+ 4 synthetic from scratch (step 500)=runs/real_u2net_blend_synth4/generator_best.safetensors" \
   --model "+ 4 synthetic from scratch (step 500) +propagate=runs/real_u2net_blend_synth4/generator_best.safetensors@propagate"
+# lever 6 as a fine-tune: both discriminators from the start, lambda_adv 0.05 (control: ft_release_plain)
+[ -d runs/ft_release_adv05/checkpoints ] || run ft_release_adv05 "${ftune[@]}" --set optim.warmup_g_only=0 \
+  --set optim.warmup_d_only=25 --set loss.lambda_adv=0.05 --set train.val_every=50 --set train.ckpt_every=50 \
+  --init-from checkpoints/gan_matting_real_u2net_blend.safetensors
+# real fur with GFM's predicted mattes as pseudo-labels (not ground truth), G-only fine-tune like the control
+[ -d runs/ft_release_fur/checkpoints ] || run ft_release_fur "${ftune[@]}" --set train.val_every=50 --set train.ckpt_every=50 \
+  --set data.pseudo_root=../shared/data/fur_1080p_pseudo_alpha --set data.pseudo_alpha=pseudo_alpha_GFM_prediction_NOT_GT \
+  --init-from checkpoints/gan_matting_real_u2net_blend.safetensors
+$PY experiments/real_photo_table.py --out runs/u2net_prior \
+  --model "release=checkpoints/gan_matting_real_u2net_blend.safetensors" \
+  --model "release+propagate=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate" \
+  --model "release fine-tuned with lambda_adv 0.05 (step 200)=runs/ft_release_adv05/generator_best.safetensors" \
+  --model "release fine-tuned with lambda_adv 0.05 (step 200) +propagate=runs/ft_release_adv05/generator_best.safetensors@propagate" \
+  --model "release fine-tuned + GFM fur pseudo-labels (step 100)=runs/ft_release_fur/generator_best.safetensors" \
+  --model "release fine-tuned + GFM fur pseudo-labels (step 100) +propagate=runs/ft_release_fur/generator_best.safetensors@propagate"
