@@ -111,3 +111,9 @@ $PY experiments/real_photo_table.py --out runs/u2net_prior \
   --model "release fine-tuned with lambda_adv 0.05 (step 200) +propagate=runs/ft_release_adv05/generator_best.safetensors@propagate" \
   --model "release fine-tuned + GFM fur pseudo-labels (step 100)=runs/ft_release_fur/generator_best.safetensors" \
   --model "release fine-tuned + GFM fur pseudo-labels (step 100) +propagate=runs/ft_release_fur/generator_best.safetensors@propagate"
+# a stronger gradient loss as a G-only fine-tune (lambda_grad 6; README: best validation step 50)
+[ -d runs/ft_release_grad6/checkpoints ] || run ft_release_grad6 "${ftune[@]}" --set loss.lambda_grad=6.0 \
+  --set train.val_every=50 --set train.ckpt_every=50 --init-from checkpoints/gan_matting_real_u2net_blend.safetensors
+$PY experiments/real_photo_table.py --out runs/u2net_prior \
+  --model "release=checkpoints/gan_matting_real_u2net_blend.safetensors" \
+  --model "release fine-tuned with lambda_grad 6 (step 50)=runs/ft_release_grad6/generator_best.safetensors"
