@@ -60,10 +60,31 @@ def _band_radius(alpha: np.ndarray, frac: float) -> int:
     return max(1, int(np.quantile(d_out, min(frac, 0.95))))
 
 
+def _user_trimap(alpha: np.ndarray, band_frac: Tuple[float, float], rng: np.random.Generator) -> np.ndarray:
+    """A trimap like a user's: irregular erode/dilate band covering about U(band_frac) of the image."""
+    r = _band_radius(alpha, float(rng.uniform(*band_frac)))
+    return trimap_from_alpha(alpha, (max(1, int(r * 0.6)), int(r * 1.4) + 1), rng)
+
+
+def _write_entry(path: Path, prior: str, img8: np.ndarray, alpha: np.ndarray, fg8: np.ndarray, bg8: np.ndarray,
+                 tri: np.ndarray, has_fg: int) -> str:
+    """Solve the entry's classical prior on (img8, tri) and write the entry atomically; returns the path."""
+    from ..priors import prior_stack
+    h, w = tri.shape
+    p = prior_stack(prior, img8.astype(np.float64) / 255.0, tri) if prior else np.zeros((h, w, 1), np.float32)
+    p = p[..., 0] if p.shape[-1] == 1 else p  # (H, W) for one prior (the pool format of version 2), (H, W, K) for several
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, image=img8, alpha=to_uint8(alpha), fg=fg8, bg=bg8, trimap=tri,
+                     prior=p.astype(np.float16), has_fg=np.array(has_fg))
+    atomic_write(path, write)
+    return str(path)
+
+
 def _make_entry(args) -> str:
     """Build one pool entry (runs in a worker process). Returns the written path."""
     (path, photo, alpha_path, fg_cache, trimap_path, others, k, seed, prior, band_frac) = args
-    from ..priors import prior_stack
     rng = np.random.default_rng([seed, k, int(hashlib.sha256(str(photo).encode()).hexdigest()[:8], 16)])
     image = read_rgb(photo)
     alpha = read_alpha(alpha_path)
@@ -84,26 +105,14 @@ def _make_entry(args) -> str:
         # backgrounds well conditioned (without it closed-form matting took minutes instead of seconds)
         comp = comp + rng.normal(0.0, rng.uniform(*NOISE_SIGMA), comp.shape)
         img8 = to_uint8(np.clip(comp, 0, 1))
-        frac = float(rng.uniform(*band_frac))
-        r = _band_radius(alpha, frac)
-        tri = trimap_from_alpha(alpha, (max(1, int(r * 0.6)), int(r * 1.4) + 1), rng)
+        tri = _user_trimap(alpha, band_frac, rng)
         bg, has_fg = to_uint8(bgf), 1
-    # (H, W) for one prior (the pool format of version 2), (H, W, K) for several
-    p = prior_stack(prior, img8.astype(np.float64) / 255.0, tri) if prior else np.zeros((h, w, 1), np.float32)
-    p = p[..., 0] if p.shape[-1] == 1 else p
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, image=img8, alpha=to_uint8(alpha), fg=fg, bg=bg, trimap=tri,
-                     prior=p.astype(np.float16), has_fg=np.array(has_fg))
-    atomic_write(path, write)
-    return str(path)
+    return _write_entry(path, prior, img8, alpha, fg, bg, tri, has_fg)
 
 
 def _make_synth_entry(args) -> str:
     """One procedural portrait, photographed (``synth/realism.py``), with a real-user trimap and its prior."""
     path, k, seed, prior, band_frac = args
-    from ..priors import prior_stack
     from .synth import synth_sample
     from .synth.realism import photographed_image, photographed_layer
     rng = np.random.default_rng([seed, k, 31])
@@ -111,17 +120,8 @@ def _make_synth_entry(args) -> str:
     s = synth_sample(k, seed + 7919, w, h)
     alpha, fg = photographed_layer(s["alpha"], s["fg"], s["region"], rng)
     img8 = photographed_image(alpha, fg, s["bg"], rng)
-    r = _band_radius(alpha, float(rng.uniform(*band_frac)))
-    tri = trimap_from_alpha(alpha, (max(1, int(r * 0.6)), int(r * 1.4) + 1), rng)
-    p = prior_stack(prior, img8.astype(np.float64) / 255.0, tri) if prior else np.zeros((h, w, 1), np.float32)
-    p = p[..., 0] if p.shape[-1] == 1 else p
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, image=img8, alpha=to_uint8(alpha), fg=to_uint8(fg), bg=to_uint8(s["bg"]), trimap=tri,
-                     prior=p.astype(np.float16), has_fg=np.array(1))
-    atomic_write(path, write)
-    return str(path)
+    tri = _user_trimap(alpha, band_frac, rng)
+    return _write_entry(path, prior, img8, alpha, to_uint8(fg), to_uint8(s["bg"]), tri, 1)
 
 
 def _make_pseudo_entry(args) -> str:
@@ -129,7 +129,6 @@ def _make_pseudo_entry(args) -> str:
     most ``side``, with a random real-user trimap and its prior."""
     path, photo, alpha_path, k, seed, prior, band_frac, side = args
     from PIL import Image
-    from ..priors import prior_stack
     rng = np.random.default_rng([seed, k, int(hashlib.sha256(str(photo).encode()).hexdigest()[:8], 16)])
     image, alpha = read_rgb(photo), read_alpha(alpha_path)
     if image.shape[:2] != alpha.shape:
@@ -144,18 +143,7 @@ def _make_pseudo_entry(args) -> str:
     else:
         img8 = to_uint8(image)
     alpha = np.clip(alpha, 0, 1)
-    r = _band_radius(alpha, float(rng.uniform(*band_frac)))
-    tri = trimap_from_alpha(alpha, (max(1, int(r * 0.6)), int(r * 1.4) + 1), rng)
-    h, w = alpha.shape
-    p = prior_stack(prior, img8.astype(np.float64) / 255.0, tri) if prior else np.zeros((h, w, 1), np.float32)
-    p = p[..., 0] if p.shape[-1] == 1 else p
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, image=img8, alpha=to_uint8(alpha), fg=img8, bg=img8, trimap=tri,
-                     prior=p.astype(np.float16), has_fg=np.array(0))
-    atomic_write(path, write)
-    return str(path)
+    return _write_entry(path, prior, img8, alpha, img8, img8, _user_trimap(alpha, band_frac, rng), 0)
 
 
 def pseudo_photos(root, alpha_dir: str = "alpha") -> List[Tuple[str, Path, Path]]:
