@@ -301,6 +301,10 @@ def validate(cfg: Config) -> None:
     if cfg.data.pseudo_root and (cfg.data.pseudo_side < 64 or cfg.data.pseudo_trimaps < 1):
         raise GanMattingError("config keys 'data.pseudo_side' (>= 64) and 'data.pseudo_trimaps' (>= 1) are out of range, "
                               f"got {cfg.data.pseudo_side} and {cfg.data.pseudo_trimaps}")
+    if cfg.data.pseudo_root and Path(cfg.data.pseudo_root).resolve() in {
+            Path(r).resolve() for r in (cfg.data.root, cfg.data.val_root) if r}:
+        raise GanMattingError(f"config key 'data.pseudo_root' ({cfg.data.pseudo_root}) is the training or validation "
+                              "dataset: pseudo-labels must come from other photos")
     if cfg.data.variants < 0:
         raise GanMattingError(f"config key 'data.variants' must be >= 0, got {cfg.data.variants}")
     if len(cfg.data.trimap_radius) != 2 or cfg.data.trimap_radius[0] > cfg.data.trimap_radius[1]:

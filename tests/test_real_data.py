@@ -249,6 +249,8 @@ def test_composite_pool_with_pseudo_labelled_photos(tmp_path):
         pseudo_photos(fur, "alpha")
     with pytest.raises(GanMattingError, match="pseudo_side"):
         load_config(None, ["data.source=synth", f"data.pseudo_root={fur}", "data.pseudo_side=8"])
+    with pytest.raises(GanMattingError, match="pseudo_root.*validation"):  # the validation photos' own folder
+        load_config(None, ["data.source=synth", f"data.val_root={root}", f"data.pseudo_root={root}/."])
 
 
 def test_split_file_is_disjoint_and_published():

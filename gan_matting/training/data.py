@@ -106,10 +106,7 @@ def composite_pool(cfg: Config):
     d = cfg.data
     if not d.split:
         raise GanMattingError("data.source composites needs data.split (a JSON file naming the training photos)")
-    pseudo = pseudo_photos(d.pseudo_root, d.pseudo_alpha) if d.pseudo_root else []
-    if pseudo and Path(d.pseudo_root).resolve() in {Path(r).resolve() for r in (d.root, d.val_root) if r}:
-        raise GanMattingError(f"data.pseudo_root {d.pseudo_root} is the dataset of the split or of validation: "
-                              "pseudo-labels must come from other photos")
+    pseudo = pseudo_photos(d.pseudo_root, d.pseudo_alpha) if d.pseudo_root else []  # not the data itself: config.validate
     entries = build_pool(d.root, read_split(d.split)["train"], d.variants, cfg.train.seed, cfg.model.generator.prior,
                          tuple(d.band_frac), workers=max(1, d.workers), synth_hair=d.synth_hair,
                          pseudo=pseudo, pseudo_side=d.pseudo_side, pseudo_trimaps=d.pseudo_trimaps)
