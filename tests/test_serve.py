@@ -208,8 +208,8 @@ def test_page_in_headless_chromium(service, tmp_path):
         assert browser.matte_on_page(d, None, None) == "done"  # the photo already chosen, with its paint
         a = np.asarray(Image.open(io.BytesIO(browser.download_bytes(d))))[..., 3]
         cy, cx = H // 2, W // 2  # Selenium's offsets count from the element's centre
-        # enclosed by the ring: known foreground. The 24 px brush on an 18 px ring of 24 chords leaves a
-        # disk of ~5.8 px radius untouched, so only the centre 5x5 is surely known whatever the model does
+        # enclosed by the ring: known foreground. The 6 px brush (brush-size 6 at 1:1) on an 18 px ring of 24
+        # chords leaves a disk of ~14.8 px radius unpainted; its centre 5x5 is known whatever the model does
         assert (a[cy - 2:cy + 3, cx - 2:cx + 3] == 255).all()
         assert a[0, 0] == 0 and a[-1, -1] == 0                 # outside it: known background
         timing = d.find_element(By.ID, "timing").text            # "71x57, matted in 0.05 s, 30.1 % unknown"
