@@ -87,7 +87,7 @@ $PY experiments/real_photo_table.py --out runs/u2net_prior \
   --model "release+propagate 5x5=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate:0.05:2" \
   --model "release+propagate 5x5 w0.2=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate:0.2:2"
 # where the hair image's gradient error comes from (missing vs extra edges), on the mattes cached above
-$PY experiments/grad_error_split.py --pred runs/u2net_prior/pred --methods cf,lkm,release,release+propagate,release+propagate_5x5
+$PY experiments/grad_error_split.py --pred runs/u2net_prior/pred --methods cf,knn,lkm,release,release+propagate,release+propagate_5x5
 # lever 3, the small dose from scratch (README: validated to step 600; best validation step 500)
 run real_u2net_blend_synth4 "${blend[@]}" --set loss.lambda_grad=2.0 --set train.steps=1000 \
   --set train.val_every=100 --set train.ckpt_every=100 --set data.synth_hair=4 --stop-after 600
