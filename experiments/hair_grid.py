@@ -1,6 +1,8 @@
 """Image grid of hair crops: photo | cf | model | GT (GT only where it exists).
 
     python experiments/hair_grid.py --weights checkpoints/gan_matting_real_cf.safetensors --out docs/hair_grid.png
+    python experiments/hair_grid.py --weights checkpoints/gan_matting_real_u2net_blend.safetensors \
+        --post auto --trimap trimap1 --out docs/hair_grid_default.png   # what `infer` writes by default
     python experiments/hair_grid.py --weights checkpoints/gan_matting_real_cf.safetensors \
         --refiner checkpoints/gan_matting_refiner.safetensors --out docs/fast_mode_grid.png
         # photo | full resolution | naive coarse upscale | fast mode | GT
@@ -50,6 +52,8 @@ def main() -> None:
     ap.add_argument("--crop", type=int, default=160)
     ap.add_argument("--scale", type=int, default=2)
     ap.add_argument("--refiner", help="compare the fast mode instead of cf: full-res | naive | fast columns")
+    ap.add_argument("--post", default="none", help="the model column's post-process (as `infer --post`)")
+    ap.add_argument("--trimap", help="trimap1 or trimap2 for every row (default: each row's own)")
     args = ap.parse_args()
     G, _ = load_generator(args.weights)
     if args.refiner:
@@ -60,10 +64,14 @@ def main() -> None:
         methods = [lambda img, tri: predict_image(G, img, tri)[0], lambda img, tri: naive(img, tri)[0],
                    lambda img, tri: fast(img, tri)[0]]
     else:
-        heads = ("photo", "closed-form (cf)", "gan_matting", "ground truth")
-        methods = [lambda img, tri: classical_prior("cf", img, tri), lambda img, tri: predict_image(G, img, tri)[0]]
+        from gan_matting.inference.predict import generator_predictor
+        model = generator_predictor(G, post=args.post)
+        heads = ("photo", "closed-form (cf)", "gan_matting" + ("" if args.post == "none" else f" --post {args.post}"),
+                 "ground truth")
+        methods = [lambda img, tri: classical_prior("cf", img, tri), lambda img, tri: model(img, tri)[0]]
     tiles = []
     for ds, name, tname in ROWS:
+        tname = args.trimap or tname
         root = SHARED / ds
         img_p = root / "input" / f"{name}.png"
         if not img_p.is_file():

@@ -48,7 +48,7 @@ def main() -> None:
     data, out = Path(args.data), Path(args.out)
     names = json.loads(Path(args.split).read_text())["validation"]
     methods = {m: None for m in args.classical.split(",") if m}
-    for item in args.model:  # LABEL=WEIGHTS, LABEL=WEIGHTS@propagate[:WEIGHT[:RADIUS]] or LABEL=WEIGHTS@fast
+    for item in args.model:  # LABEL=WEIGHTS, LABEL=WEIGHTS@propagate[+lkm][:WEIGHT[:RADIUS[:SHARE]]] or LABEL=WEIGHTS@fast
         label, path = item.split("=", 1)
         methods[label] = path
     rows, times = [], {}
@@ -60,11 +60,13 @@ def main() -> None:
                 G = load_generator(path)[0]
                 if post == "fast":  # `infer --mode fast`: coarse pass + guided upsampling + released refiner
                     predict = pipeline_predictor(load_pipeline(G, RELEASED_REFINER))
-                else:  # "propagate:0.2:2" = the post-process, data-term weight 0.2 (default 0.05), 5x5 windows (default 3x3)
+                else:  # "propagate:0.2:2" = the post-process, data-term weight 0.2 (default 0.05), 5x5 windows
+                    # (default 3x3); "propagate+lkm::1:0.3" = averaged with 30 % large-kernel matting (default 25 %)
                     post, _, w = post.partition(":")
                     w, _, r = w.partition(":")
+                    r, _, share = r.partition(":")
                     predict = generator_predictor(G, post=post or "none", post_weight=float(w or 0.05),
-                                                  post_radius=int(r or 1))
+                                                  post_radius=int(r or 1), lkm_share=float(share or 0.25))
             for n in names:
                 img, tri = read_rgb(data / "input" / f"{n}.png"), read_trimap(data / tname / f"{n}.png")
                 gt = to_uint8(read_alpha(data / "alpha" / f"{n}.png"))

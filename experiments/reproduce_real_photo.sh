@@ -117,3 +117,13 @@ $PY experiments/real_photo_table.py --out runs/u2net_prior \
 $PY experiments/real_photo_table.py --out runs/u2net_prior \
   --model "release=checkpoints/gan_matting_real_u2net_blend.safetensors" \
   --model "release fine-tuned with lambda_grad 6 (step 50)=runs/ft_release_grad6/generator_best.safetensors"
+# the default post-process since 2026-11-26: propagation, then 25 % large-kernel matting (shares 0.2 / 0.3 beside it)
+$PY experiments/real_photo_table.py --out runs/u2net_prior \
+  --model "release=checkpoints/gan_matting_real_u2net_blend.safetensors" \
+  --model "release+propagate=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate" \
+  --model "release+propagate+lkm=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate+lkm" \
+  --model "release+propagate+lkm 0.2=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate+lkm::1:0.2" \
+  --model "release+propagate+lkm 0.3=checkpoints/gan_matting_real_u2net_blend.safetensors@propagate+lkm::1:0.3"
+$PY experiments/grad_error_split.py --pred runs/u2net_prior/pred --methods lkm,release+propagate,release+propagate+lkm
+$PY experiments/hair_grid.py --weights checkpoints/gan_matting_real_u2net_blend.safetensors --post auto \
+  --trimap trimap1 --out docs/hair_grid_default.png

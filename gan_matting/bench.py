@@ -223,7 +223,7 @@ def bench_image(w: int, h: int, image: str | None = None, trimap: str | None = N
 def _infer_predictors(refiner: str | None, coarse_side: int = 0):
     """name -> numpy predictor, and a note on the refiner weights used."""
     from .inference.coarse_fine import CoarseToFine, load_pipeline, pipeline_predictor
-    from .inference.predict import generator_predictor
+    from .inference.predict import AUTO_POST, generator_predictor
     from .models.registry import build_network
     from .models.weights import FAST_WEIGHTS, RELEASED_REFINER, RELEASED_WEIGHTS, load_generator
     best, _ = load_generator(RELEASED_WEIGHTS)
@@ -236,7 +236,8 @@ def _infer_predictors(refiner: str | None, coarse_side: int = 0):
         note = "untrained refiner (no released refiner file; timing only)"
     guided = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side)
     naive = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side, upsample="bilinear")
-    return {f"quality (default {RELEASED_WEIGHTS.stem}: full-resolution G + its priors)": generator_predictor(best),
+    return {f"quality (default {RELEASED_WEIGHTS.stem}: full-resolution G + its priors + {AUTO_POST})":
+            generator_predictor(best, post="auto"),
             f"fast (coarse {pipe.coarse_side} px, guided upsampling + refiner, budget {pipe.budget:.0%})": pipeline_predictor(pipe),
             f"coarse {pipe.coarse_side} px + guided upsampling, no refiner": pipeline_predictor(guided),
             f"naive (coarse {pipe.coarse_side} px, bilinear upsampling)": pipeline_predictor(naive)}, note

@@ -336,13 +336,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder: alpha/, fg/, rgba/")
     s.add_argument("--max-side", type=int_at_least(0), default=0, help="downscale longer sides above this (0 = full size)")
     s.add_argument("--device", default="auto", help="auto (CUDA when available), cpu, cuda or cuda:N")
-    s.add_argument("--post", default="none", choices=POST_PROCESSES,
-                   help="propagate: refine alpha with the matting Laplacian, the network's alpha as a soft data term")
+    s.add_argument("--post", default="auto", choices=POST_PROCESSES,
+                   help="quality mode's post-process. propagate: refine alpha with the matting Laplacian, the "
+                        "network's alpha as a soft data term; propagate+lkm: then average with large-kernel matting; "
+                        "auto (default): propagate+lkm for still images up to ~1080p (2.2 MP), none above, for "
+                        "videos and for --mode fast")
     s.add_argument("--post-weight", type=float_in(1e-4, 100.0), default=0.05,
                    help="--post propagate: weight of the network's alpha against the Laplacian (default 0.05)")
     s.add_argument("--post-radius", type=int, choices=[1, 2], default=1,
                    help="--post propagate: the Laplacian's window radius, 1 (3x3) or 2 (5x5; better on the hair "
                         "photo, worse on the plant photo of the validation part)")
+    s.add_argument("--lkm-share", type=float_in(0.0, 1.0), default=0.25,
+                   help="--post propagate+lkm: share of large-kernel matting in the average (default 0.25, "
+                        "chosen on the validation part of alphamatting_dev)")
     s.add_argument("--mode", default="quality", choices=["quality", "fast"],
                    help="quality: full-resolution generator (tiled when large); fast: coarse pass + patch refiner")
     s.add_argument("--refiner", help="fast mode: refiner .safetensors (default: checkpoints/gan_matting_refiner.safetensors)")

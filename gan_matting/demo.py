@@ -2,8 +2,8 @@
 
 1. generates the `demo` preset of procedural hair/jewellery portraits (exact alpha, F, trimaps, regions);
 2. checks the folder with `check-data`;
-3. mattes every image with the released checkpoint (checkpoints/*.safetensors) and with the
-   closed-form baseline (pymatting), and scores both with the exact DIM metrics, overall and per region.
+3. mattes every image as `gan-matting infer` does by default (the released checkpoint, then its
+   post-process) and with the closed-form baseline (pymatting), and scores both with the exact DIM metrics, overall and per region.
 Prints where everything was written.
 """
 
@@ -32,10 +32,11 @@ def run_demo(out: Path, quick: bool = False, weights: Path = RELEASED) -> int:
     print(f"[2/3] check-data: {rep.n_samples} samples, no problems")
     methods = {}
     if Path(weights).is_file():
-        from .inference.predict import predict_image
+        from .inference.predict import AUTO_POST, generator_predictor
         from .models.weights import load_generator
         G, _ = load_generator(weights)
-        methods[f"gan_matting ({Path(weights).name})"] = ("model", lambda img, tri: predict_image(G, img, tri))
+        # what `gan-matting infer` does by default: the network, then its post-process
+        methods[f"gan_matting ({Path(weights).name} + {AUTO_POST})"] = ("model", generator_predictor(G, post="auto"))
     else:
         print(f"      no released checkpoint at {weights}; only the baseline runs")
     methods["closed-form matting (pymatting)"] = ("cf", lambda img, tri: run_baseline("cf", img, tri))

@@ -15,7 +15,7 @@ from gan_matting.data.trimap_format import apply_known, trimap_to_unit
 from gan_matting.inference.predict import predict_image
 from gan_matting.models import build_network
 from gan_matting.models.weights import load_generator
-from gan_matting.postprocess import propagate
+from gan_matting.postprocess import large_kernel_alpha, propagate, propagate_lkm
 from gan_matting.priors import cache_dir, classical_prior, prior_is_blend, prior_methods
 from gan_matting.training.data import read_split
 from gan_matting.training.trainer import train
@@ -139,6 +139,36 @@ def test_propagation_lowers_the_error_of_a_noisy_matte():
     wide = propagate(img, tri, noisy, weight=0.01, radius=2)
     assert np.abs(wide - a)[unk].mean() < 0.6 * before
     assert np.abs(wide - propagate(img, tri, noisy, weight=0.01))[unk].max() > 1e-3
+
+
+def test_large_kernel_alpha_is_pymattings_lkm_from_any_start():
+    from gan_matting.baselines import pymatting_module
+    img, tri, a = _scene(3, 44, 52)
+    reference = pymatting_module().estimate_alpha_lkm(img.astype(np.float64), tri / 255.0)
+    unk = tri == 128
+    cold = large_kernel_alpha(img, tri)
+    noisy = np.clip(a + np.random.default_rng(1).normal(0, 0.2, a.shape), 0, 1)
+    warm = large_kernel_alpha(img, tri, init=noisy)
+    assert np.abs(cold - reference)[unk].max() < 1e-3
+    assert np.abs(warm - reference)[unk].max() < 1e-3   # the start saves iterations, not accuracy
+    assert np.abs(cold - a)[unk].mean() < 0.05            # and it mattes this two-colour scene
+    small_img, small_tri, small_a = _scene(3, 24, 30)    # too small for 21x21 windows: smaller ones
+    assert np.abs(large_kernel_alpha(small_img, small_tri) - small_a)[small_tri == 128].mean() < 0.1
+
+
+def test_propagate_lkm_is_the_stated_average_and_lowers_the_error():
+    img, tri, a = _scene(2, 48, 56)
+    noisy = np.clip(a + np.random.default_rng(0).normal(0, 0.15, a.shape), 0, 1)
+    unk = tri == 128
+    propagated = propagate(img, tri, noisy, weight=0.01)
+    lkm = large_kernel_alpha(img, tri)
+    mixed = propagate_lkm(img, tri, noisy, share=0.3, weight=0.01)
+    assert np.abs(mixed - (0.7 * propagated + 0.3 * lkm))[unk].max() < 1e-3
+    assert (mixed[tri == 255] == 1).all() and (mixed[tri == 0] == 0).all()
+    assert np.abs(mixed - a)[unk].mean() < 0.6 * np.abs(noisy - a)[unk].mean()
+    assert np.array_equal(propagate_lkm(img, tri, noisy, share=0.0, weight=0.01), propagated)
+    with pytest.raises(ValueError, match="share"):
+        propagate_lkm(img, tri, noisy, share=1.5)
 
 
 def _alphamatting_like(root, n=3):
@@ -307,7 +337,8 @@ def test_infer_cli_with_a_prior_model_and_propagation(tmp_path):
     write_trimap(tmp_path / "tri.png", tri)
     G = build_network("unet", prior="cf", **TINY_G)
     w = save_generator(G, tmp_path / "g.safetensors", {"name": "unet", "prior": "cf", **TINY_G})
-    for post, extra in (("none", []), ("propagate", []), ("propagate", ["--post-radius", "2"])):
+    for post, extra in (("none", []), ("propagate", []), ("propagate", ["--post-radius", "2"]),
+                        ("propagate+lkm", ["--lkm-share", "0.5"])):
         out = tmp_path / (post + "".join(extra))
         assert main(["infer", str(tmp_path / "img.png"), "--trimap", str(tmp_path / "tri.png"),
                      "--weights", str(w), "--out", str(out), "--post", post, *extra]) == 0
@@ -316,6 +347,17 @@ def test_infer_cli_with_a_prior_model_and_propagation(tmp_path):
         assert np.abs(alpha - a)[tri == 128].mean() < 0.1   # cf (untrained correction) is good on this scene
     with pytest.raises(GanMattingError, match="unknown post-process"):
         generator_predictor(G, post="blur")
+
+
+def test_auto_post_process_is_propagate_lkm_on_photo_sizes_and_none_above(monkeypatch):
+    import gan_matting.inference.predict as P
+    img, tri, _ = _scene(5, 40, 48)
+    G = build_network("unet", **TINY_G).eval()  # untrained, no prior: far from what the solves give
+    run = {post: P.generator_predictor(G, post=post)(img, tri)[0] for post in ("auto", "none", "propagate+lkm")}
+    assert np.array_equal(run["auto"], run["propagate+lkm"])
+    assert np.abs(run["auto"] - run["none"])[tri == 128].max() > 1e-3
+    monkeypatch.setattr(P, "AUTO_POST_MAX_PX", img.shape[0] * img.shape[1] - 1)  # one pixel too many
+    assert np.array_equal(P.generator_predictor(G, post="auto")(img, tri)[0], run["none"])
 
 
 def test_composite_settings_are_validated():

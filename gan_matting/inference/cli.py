@@ -93,7 +93,7 @@ def run_infer(args) -> int:
     from ..foreground import output_foreground
     from ..models.weights import FAST_WEIGHTS, RELEASED_REFINER, RELEASED_WEIGHTS, load_generator
     from ..validation import output_dir, resolve_device
-    from .predict import generator_predictor, predict_many
+    from .predict import generator_predictor, predict_many, with_post
     from .tiles import MIN_TILE
 
     # every option and path is checked before the model loads or an image is read
@@ -113,9 +113,12 @@ def run_infer(args) -> int:
     jobs = [] if video else infer_jobs(Path(args.input), Path(args.trimap) if args.trimap else None)
     out = output_dir(args.out)
     backend = getattr(args, "backend", "torch")
+    post = getattr(args, "post", "auto")
+    if post == "auto" and (video or args.mode == "fast"):
+        post = "none"  # the solves cost seconds per frame; the fast mode has its own refinement
     if backend == "onnx":
-        if args.mode != "quality" or args.post != "none" or args.max_side:
-            raise GanMattingError("--backend onnx runs the quality mode only (no --mode fast, --post, --max-side)")
+        if args.mode != "quality" or args.max_side:
+            raise GanMattingError("--backend onnx runs the quality mode only (no --mode fast, --max-side)")
         if half:
             raise GanMattingError("--backend onnx runs the exported fp32 graph (no --precision fp16)")
         if not args.weights or Path(args.weights).suffix.lower() != ".onnx":
@@ -129,15 +132,15 @@ def run_infer(args) -> int:
             G.half()
     if not getattr(G, "trimap_free", False) and not args.trimap:
         raise GanMattingError("these weights need a trimap (--trimap); make one with `gan-matting make-trimap`")
+    post_args = (post, getattr(args, "post_weight", 0.05), getattr(args, "post_radius", 1), getattr(args, "lkm_share", 0.25))
     if backend == "onnx":
-        predict = G
+        predict = with_post(G, *post_args)  # the post-processes are numpy: the same on either backend
     elif args.mode == "fast":
         from .coarse_fine import load_pipeline, pipeline_predictor
         pipe = load_pipeline(G, args.refiner or RELEASED_REFINER, device, args.coarse_side, args.budget)
         predict = pipeline_predictor(pipe, device)
     else:
-        predict = generator_predictor(G, args.max_side, device, args.post, args.tile, getattr(args, "post_weight", 0.05),
-                                      getattr(args, "post_radius", 1))
+        predict = generator_predictor(G, args.max_side, device, post_args[0], args.tile, *post_args[1:])
     if video:
         return _infer_video(args, predict, out, bool(getattr(G, "trimap_free", False)), backdrop)
     failed: List[tuple] = []

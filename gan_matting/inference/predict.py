@@ -143,23 +143,54 @@ def predict_many(predict: PredictFn, jobs: Iterable[Job], progress: bool = False
         yield Prediction(job.name, img, tri, alpha, fg, time.perf_counter() - t0)
 
 
-POST_PROCESSES = ("none", "propagate")
+POST_PROCESSES = ("auto", "none", "propagate", "propagate+lkm")
+AUTO_POST = "propagate+lkm"   # the best real-photo numbers (README, *Real photos*)
+# ``auto`` skips the solves above ~1080p: their time grows faster than the pixel count (experiments/post_cost.py
+# on a 1462x1080 fur photo, 12 % unknown: propagation 4.8 s, the lkm solve 82 s from a flat start, < 1.4 GiB)
+AUTO_POST_MAX_PX = 2_200_000
+
+
+def post_processor(post: str = "none", weight: float = 0.05, radius: int = 1, lkm_share: float = 0.25):
+    """``(image, trimap, alpha) -> alpha``: the quality mode's post-process, whatever produced alpha
+    (``propagate``: the matting Laplacian with the network's alpha as a soft data term of weight ``weight``:
+    smaller trusts the image's colour lines more, larger the network; ``radius``: the Laplacian's window
+    radius; ``propagate+lkm``: the same, then averaged with large-kernel matting, ``lkm_share`` of it;
+    ``auto``: ``propagate+lkm`` on images up to ``AUTO_POST_MAX_PX`` pixels, none above).
+    Post-processes need a trimap; without one alpha is returned as it is."""
+    if post not in POST_PROCESSES:
+        raise GanMattingError(f"unknown post-process {post!r}; choose from {', '.join(POST_PROCESSES)}")
+
+    def apply(img: np.ndarray, tri: Optional[np.ndarray], alpha: np.ndarray) -> np.ndarray:
+        chosen = post
+        if post == "auto":
+            chosen = AUTO_POST if alpha.size <= AUTO_POST_MAX_PX else "none"
+        if chosen == "propagate" and tri is not None:
+            from ..postprocess import propagate
+            alpha = propagate(img, tri, alpha, weight=weight, radius=radius)
+        elif chosen == "propagate+lkm" and tri is not None:
+            from ..postprocess import propagate_lkm
+            alpha = propagate_lkm(img, tri, alpha, share=lkm_share, weight=weight, radius=radius)
+        return alpha
+    return apply
+
+
+def with_post(predict: PredictFn, post: str = "none", weight: float = 0.05, radius: int = 1,
+              lkm_share: float = 0.25) -> PredictFn:
+    """``predict`` (image, trimap) -> (alpha, fg), followed by ``post_processor``'s post-process on alpha."""
+    apply = post_processor(post, weight, radius, lkm_share)
+    if post == "none":
+        return predict
+
+    def predict_post(img: np.ndarray, tri: Optional[np.ndarray]):
+        alpha, fg = predict(img, tri)
+        return apply(img, tri, alpha), fg
+    return predict_post
 
 
 def generator_predictor(G: torch.nn.Module, max_side: int = 0, device: str | torch.device = "cpu",
                         post: str = "none", tile: int = 0, post_weight: float = 0.05,
-                        post_radius: int = 1) -> PredictFn:
+                        post_radius: int = 1, lkm_share: float = 0.25) -> PredictFn:
     """``predict_many``'s callable for a generator network, optionally followed by a post-process
-    (``propagate``: the matting Laplacian with the network's alpha as a soft data term of weight
-    ``post_weight``: smaller trusts the image's colour lines more, larger the network; ``post_radius``:
-    the Laplacian's window radius)."""
-    if post not in POST_PROCESSES:
-        raise GanMattingError(f"unknown post-process {post!r}; choose from {', '.join(POST_PROCESSES)}")
-
-    def predict(img: np.ndarray, tri: Optional[np.ndarray]):
-        alpha, fg = predict_image(G, img, tri, max_side, device, tile)
-        if post == "propagate" and tri is not None:
-            from ..postprocess import propagate
-            alpha = propagate(img, tri, alpha, weight=post_weight, radius=post_radius)
-        return alpha, fg
-    return predict
+    (``post_processor``: none, propagate, propagate+lkm or auto)."""
+    return with_post(lambda img, tri: predict_image(G, img, tri, max_side, device, tile),
+                     post, post_weight, post_radius, lkm_share)
