@@ -55,10 +55,10 @@ def propagate(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray, confiden
 
 
 def large_kernel_alpha(image: np.ndarray, trimap: np.ndarray, init: Optional[np.ndarray] = None,
-                       radius: int = 10, epsilon: float = 1e-7) -> np.ndarray:
+                       radius: int = 10, epsilon: float = 1e-7, rtol: float = 1e-7) -> np.ndarray:
     """Large-kernel matting (pymatting's ``estimate_alpha_lkm``: the same Laplacian, known-pixel weight and
-    Jacobi-preconditioned CG), started from ``init`` (H, W) when given. The solution does not depend on the
-    start; a good one (the network's matte) saves a third of the iterations. Images under 41 px a side get
+    Jacobi-preconditioned CG, stopped at residual ``rtol``), started from ``init`` (H, W) when given. The
+    solution does not depend on the start; a good one (the network's matte) saves a third of the iterations. Images under 41 px a side get
     the largest window that fits; under 5 px, or with no known pixel, ``init`` (or 0.5) is returned in the
     unknown region. Returns (H, W) float32."""
     from pymatting.laplacian.lkm_laplacian import lkm_laplacian
@@ -75,7 +75,7 @@ def large_kernel_alpha(image: np.ndarray, trimap: np.ndarray, init: Optional[np.
     c = 100.0 * known  # pymatting's lambda for the trimap's known pixels
     inv_diag = 1.0 / (diag + c)
     x0 = None if init is None else np.where(known, fg, np.asarray(init, np.float64).ravel())
-    x = pm.cg(lambda v: L_matvec(v) + c * v, 100.0 * fg, x0=x0, M=lambda v: inv_diag * v)
+    x = pm.cg(lambda v: L_matvec(v) + c * v, 100.0 * fg, x0=x0, M=lambda v: inv_diag * v, rtol=rtol)
     return np.clip(x, 0, 1).reshape(tri.shape).astype(np.float32)
 
 
@@ -89,7 +89,9 @@ def propagate_lkm(image: np.ndarray, trimap: np.ndarray, alpha: np.ndarray, shar
     propagated = propagate(image, trimap, alpha, weight=weight, radius=radius)
     if share == 0.0:
         return propagated
-    lkm = large_kernel_alpha(image, trimap, init=propagated)
+    # residual 1e-5 instead of pymatting's 1e-7: a third fewer iterations, and on the validation photos the
+    # solution moves by at most 0.002, under half an 8-bit level once weighted by ``share``
+    lkm = large_kernel_alpha(image, trimap, init=propagated, rtol=1e-5)
     tri = np.asarray(trimap)
     out = np.where(tri == 128, (1.0 - share) * propagated + share * lkm, propagated)
     return out.astype(np.float32)
