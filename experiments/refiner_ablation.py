@@ -36,7 +36,7 @@ from gan_matting.inference.coarse_fine import CoarseToFine, load_pipeline, pipel
 from gan_matting.inference.predict import generator_predictor, predict_many
 from gan_matting.evaluate import dataset_jobs
 from gan_matting.data.layouts import read_folder
-from gan_matting.models.weights import FAST_WEIGHTS, load_generator
+from gan_matting.models.weights import FAST_WEIGHTS, RELEASED_REFINER, load_generator
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = ("sad", "mse", "grad", "conn")
@@ -57,6 +57,9 @@ def main() -> None:
     ap.add_argument("--coarse-only", action="append", default=[], metavar="LABEL=GENERATOR",
                     help="a row of another coarse generator with guided upsampling and the refiner off "
                          "(separates a joint run's generator from its refiner)")
+    ap.add_argument("--prior-share", action="append", type=float, default=[], metavar="S",
+                    help="rows of the fast mode averaged with the guided-upsampled cf prior (`infer --prior-share S`), "
+                         "with the released refiner and with the refiner off")
     ap.add_argument("--coarse-side", type=int, default=320)
     ap.add_argument("--out", default="runs/refiner_ablation")
     args = ap.parse_args()
@@ -73,11 +76,17 @@ def main() -> None:
         path, _, g_path = path.partition("@")
         coarse = load_generator(g_path)[0] if g_path else G
         predictors[label] = pipeline_predictor(load_pipeline(coarse, path, coarse_side=args.coarse_side))
+    for share in args.prior_share:
+        predictors[f"guided upsampling, refiner off, cf prior share {share}"] = pipeline_predictor(
+            CoarseToFine(G, None, coarse_side=args.coarse_side, prior_share=share))
+        predictors[f"released refiner, cf prior share {share}"] = pipeline_predictor(
+            load_pipeline(G, RELEASED_REFINER, coarse_side=args.coarse_side, prior_share=share))
     names = json.loads(Path(args.split).read_text())["validation"]
     data = Path(args.data)
     lines = ["# Refiner ablation (issue 10)", "",
              f"- command: python experiments/refiner_ablation.py {' '.join(f'--refiner {r!r}' for r in args.refiner)}"
-             f"{''.join(f' --coarse-only {r!r}' for r in args.coarse_only)}",
+             f"{''.join(f' --coarse-only {r!r}' for r in args.coarse_only)}"
+             f"{''.join(f' --prior-share {s}' for s in args.prior_share)}",
              f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}; host: {platform.processor() or platform.machine()}",
              f"- coarse generator: {FAST_WEIGHTS.name}; coarse long side {args.coarse_side} px",
              "- SAD, Grad, Conn /1000; MSE x1e3", ""]

@@ -33,6 +33,9 @@ train refiner_joint experiments/refiner.yaml --set joint=true   # resumes to 800
 $PY experiments/refiner_ablation.py --out runs/refiner_ablation \
   --refiner "joint, 800 steps (G + refiner)=runs/refiner_joint/refiner_last.safetensors@runs/refiner_joint/generator_joint.safetensors" \
   --coarse-only "joint G (800 steps), refiner off=runs/refiner_joint/generator_joint.safetensors"
+# the fast mode averaged with its guided-upsampled cf prior (infer --prior-share), refiner on and off
+$PY experiments/refiner_ablation.py --out runs/refiner_ablation \
+  --refiner "refiner (+ GAN + style + Gabor)=checkpoints/gan_matting_refiner.safetensors" --prior-share 0.25 --prior-share 0.5
 $PY experiments/refiner_generalisation.py                      # memorise vs generalise (README)
 $PY experiments/refiner_generalisation.py --lr 1e-3 --set width=32 --set n_layers=8 --set features=true
 # speed: a 1080p fur photo (its trimap from the *predicted* alpha shipped with it; never scored)

@@ -369,3 +369,35 @@ def test_infer_foreground_choice_and_composite(tmp_path):
     assert np.array_equal(read_rgb(tmp_path / "fast_auto" / "fg" / "x.png"), read_rgb(tmp_path / "fast_blur" / "fg" / "x.png"))
     assert main(["infer", str(tmp_path / "x.png"), "--trimap", str(tmp_path / "t.png"), "--weights", str(gpath),
                  "--composite-on", "nonsense", "--out", str(tmp_path / "o")]) == 1
+
+
+def test_prior_share_averages_in_the_guided_upsampled_prior(tmp_path):
+    """``prior_share``: the final alpha becomes (1 - s) * alpha + s * the guided-upsampled cf prior, in the
+    unknown band only; ``infer --mode fast --prior-share`` runs it."""
+    from gan_matting.data.io import read_alpha, write_image, write_trimap
+    from gan_matting.inference.coarse_fine import guided_upsample
+    spec = {**TINY_G, "prior": "cf"}
+    torch.manual_seed(0)
+    g = build_network(**spec).eval()
+    with torch.no_grad():  # move the correction off its exact-zero start, so alpha differs from the prior
+        for p in g.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    x, t = torch.rand(1, 3, 67, 93), _trimap(67, 93)
+    base = CoarseToFine(g, None, coarse_side=32)(x, t)["alpha"]
+    mixed = CoarseToFine(g, None, coarse_side=32, prior_share=0.5)(x, t)["alpha"]
+    c = coarse_pass(g, x, t, 32)
+    prior_up = guided_upsample(c["image"], c["prior"][:, :1], x).clamp(0, 1)
+    unk = t == 0.5
+    assert torch.allclose(mixed[unk], (0.5 * base + 0.5 * prior_up)[unk], atol=1e-5)
+    assert (mixed[unk] - base[unk]).abs().max() > 1e-3
+    assert (mixed[t == 1] == 1).all() and (mixed[t == 0] == 0).all()
+    with pytest.raises(ValueError, match="prior_share"):
+        CoarseToFine(g, None, prior_share=1.5)
+    w = save_generator(g, tmp_path / "g.safetensors", spec)
+    write_image(tmp_path / "x.png", x[0].permute(1, 2, 0).numpy())
+    write_trimap(tmp_path / "t.png", (t[0, 0].numpy() * 255).round().astype(np.uint8))
+    for share in ("0", "0.5"):
+        assert main(["infer", str(tmp_path / "x.png"), "--trimap", str(tmp_path / "t.png"), "--weights", str(w),
+                     "--mode", "fast", "--prior-share", share, "--out", str(tmp_path / share)]) == 0
+    a0, a5 = (read_alpha(tmp_path / s / "alpha" / "x.png") for s in ("0", "0.5"))
+    assert np.abs(a0 - a5)[t[0, 0].numpy() == 0.5].max() > 1 / 255

@@ -82,6 +82,8 @@ CASES = [
     ("budget-above-1", lambda e: ["infer", e["img"], "--out", e["root"] / "o", "--budget", "2"], 2, "--budget: must lie in [0.0, 1.0]"),
     ("lkm-share-above-1", lambda e: ["infer", e["img"], "--out", e["root"] / "o", "--lkm-share", "1.5"], 2,
      "--lkm-share: must lie in [0.0, 1.0]"),
+    ("prior-share-above-1", lambda e: ["infer", e["img"], "--out", e["root"] / "o", "--mode", "fast", "--prior-share", "2"],
+     2, "--prior-share: must lie in [0.0, 1.0]"),
     ("tile-not-a-number", lambda e: ["infer", e["img"], "--out", e["root"] / "o", "--tile", "big"], 2, "--tile: must be an integer"),
     ("repeats-0", lambda e: ["bench", "metrics", "--repeats", "0"], 2, "--repeats: must be >= 1"),
     ("stop-after-0", lambda e: ["train", "--config", "experiments/smoke_cpu.yaml", "--stop-after", "0"], 2, "--stop-after: must be >= 1"),

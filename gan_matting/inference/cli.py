@@ -137,7 +137,8 @@ def run_infer(args) -> int:
         predict = with_post(G, *post_args)  # the post-processes are numpy: the same on either backend
     elif args.mode == "fast":
         from .coarse_fine import load_pipeline, pipeline_predictor
-        pipe = load_pipeline(G, args.refiner or RELEASED_REFINER, device, args.coarse_side, args.budget)
+        pipe = load_pipeline(G, args.refiner or RELEASED_REFINER, device, args.coarse_side, args.budget,
+                             getattr(args, "prior_share", 0.0))
         predict = pipeline_predictor(pipe, device)
     else:
         predict = generator_predictor(G, args.max_side, device, post_args[0], args.tile, *post_args[1:])

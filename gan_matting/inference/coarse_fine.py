@@ -123,12 +123,16 @@ def upsample_coarse(x: torch.Tensor, coarse: Dict[str, torch.Tensor], how: str =
 class CoarseToFine:
     def __init__(self, G: nn.Module, refiner: Optional[nn.Module] = None, error_head: Optional[nn.Module] = None,
                  coarse_side: int = 320, patch: int = 16, budget: float = 0.08, chunk: int = 1024,
-                 upsample: str = "guided", fg_method: str = "model"):
+                 upsample: str = "guided", fg_method: str = "model", prior_share: float = 0.0):
+        """``prior_share`` > 0: the final alpha is averaged with the classical prior the coarse generator
+        corrects (its first channel, closed-form matting at the coarse size), brought to full size by the
+        same guided upsampling: ``(1 - s) * alpha + s * prior_up``. The two err in different places (README,
+        *Fast full-resolution inference*)."""
         if coarse_side < 16 or patch < 1 or not 0 <= budget <= 1 or chunk < 1 or upsample not in UPSAMPLERS \
-                or fg_method not in ("model", "blur"):
+                or fg_method not in ("model", "blur") or not 0 <= prior_share <= 1:
             raise ValueError(f"coarse_side >= 16, patch >= 1, 0 <= budget <= 1, chunk >= 1, upsample in {UPSAMPLERS}, "
-                             "fg_method 'model' or 'blur'")
-        self.upsample, self.fg_method = upsample, fg_method
+                             "fg_method 'model' or 'blur', 0 <= prior_share <= 1")
+        self.upsample, self.fg_method, self.prior_share = upsample, fg_method, prior_share
         self.G, self.refiner, self.error_head = G, refiner, error_head
         self.coarse_side, self.patch, self.budget, self.chunk = coarse_side, patch, budget, chunk
 
@@ -198,6 +202,9 @@ class CoarseToFine:
             if a_parts:
                 alpha = scatter_cells(alpha, torch.cat(a_parts), cells, self.patch)
                 fg = scatter_cells(fg, torch.cat(f_parts), cells, self.patch)
+        if self.prior_share > 0 and "prior" in coarse:
+            prior_up = guided_upsample(coarse["image"], coarse["prior"][:, :1].to(coarse["image"].dtype), x)
+            alpha = (1 - self.prior_share) * alpha + self.prior_share * prior_up.clamp(0, 1).to(alpha.dtype)
         if t is not None:
             alpha = apply_known(alpha, t)
         if self.fg_method == "blur":  # F from the final alpha, on the device (fp32: prefix sums need it)
@@ -249,14 +256,14 @@ class CudaGraphPipeline:
 
 
 def load_pipeline(G: nn.Module, refiner_path, device: str | torch.device = "cpu", coarse_side: int = 0,
-                  budget: float = -1.0) -> CoarseToFine:
+                  budget: float = -1.0, prior_share: float = 0.0) -> CoarseToFine:
     """CoarseToFine from refiner weights, in G's precision; the settings stored with them unless given
     (0 / -1 = stored)."""
     from ..models.weights import load_refiner
     nets, md = load_refiner(refiner_path, device)
     pipe = CoarseToFine(G, nets.get("refiner"), nets.get("error_head"),
                         coarse_side=coarse_side or int(md.get("coarse_side", 320)), patch=int(md.get("patch", 16)),
-                        budget=budget if budget >= 0 else float(md.get("budget", 0.08)))
+                        budget=budget if budget >= 0 else float(md.get("budget", 0.08)), prior_share=prior_share)
     return pipe.half() if pipe.dtype == torch.float16 else pipe
 
 
