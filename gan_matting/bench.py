@@ -220,6 +220,9 @@ def bench_image(w: int, h: int, image: str | None = None, trimap: str | None = N
     return np.ascontiguousarray(img.clip(0, 1), dtype=np.float32), tri, src
 
 
+PRIOR_SHARE_ROW = "fast with --prior-share 0.5 (alpha + the generator's F)"
+
+
 def _infer_predictors(refiner: str | None, coarse_side: int = 0):
     """name -> numpy predictor, and a note on the refiner weights used."""
     from .inference.coarse_fine import CoarseToFine, load_pipeline, pipeline_predictor
@@ -234,11 +237,14 @@ def _infer_predictors(refiner: str | None, coarse_side: int = 0):
     else:  # same cost as trained weights: the timing does not depend on the values
         pipe = CoarseToFine(G, build_network("patch_refiner"), build_network("coarse_error"), coarse_side=coarse_side or 320)
         note = "untrained refiner (no released refiner file; timing only)"
+    shared = CoarseToFine(G, pipe.refiner, pipe.error_head, coarse_side=pipe.coarse_side, patch=pipe.patch,
+                          budget=pipe.budget, prior_share=0.5)  # `infer --mode fast --prior-share 0.5`
     guided = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side)
     naive = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side, upsample="bilinear")
     return {f"quality (default {RELEASED_WEIGHTS.stem}: full-resolution G + its priors + {AUTO_POST})":
             generator_predictor(best, post="auto"),
             f"fast (coarse {pipe.coarse_side} px, guided upsampling + refiner, budget {pipe.budget:.0%})": pipeline_predictor(pipe),
+            PRIOR_SHARE_ROW: pipeline_predictor(shared),
             f"coarse {pipe.coarse_side} px + guided upsampling, no refiner": pipeline_predictor(guided),
             f"naive (coarse {pipe.coarse_side} px, bilinear upsampling)": pipeline_predictor(naive)}, note
 
@@ -275,6 +281,7 @@ def _bench_infer(repeats: int, quick: bool, image: str | None, trimap: str | Non
     fns["fast + ML foreground from its alpha (--fg ml)"] = lambda: ml_foreground(img, fast(img, tri)[0])
     from .foreground import estimate_foreground
     fns["fast + blur-fusion foreground from its alpha (--fg blur, the fast mode's default)"] = lambda: estimate_foreground(img, fast(img, tri)[0], "blur")
+    fns["fast --prior-share 0.5 + blur-fusion foreground"] = lambda: estimate_foreground(img, preds[PRIOR_SHARE_ROW](img, tri)[0], "blur")
     net_rows = ["(not run: --fast-only)"]
     if not fast_only:
         import tempfile
