@@ -58,9 +58,9 @@ def large_kernel_alpha(image: np.ndarray, trimap: np.ndarray, init: Optional[np.
                        radius: int = 10, epsilon: float = 1e-7, rtol: float = 1e-7) -> np.ndarray:
     """Large-kernel matting (pymatting's ``estimate_alpha_lkm``: the same Laplacian, known-pixel weight and
     Jacobi-preconditioned CG, stopped at residual ``rtol``), started from ``init`` (H, W) when given. The
-    solution does not depend on the start; a good one (the network's matte) saves a third of the iterations. Images under 41 px a side get
-    the largest window that fits; under 5 px, or with no known pixel, ``init`` (or 0.5) is returned in the
-    unknown region. Returns (H, W) float32."""
+    solution does not depend on the start; a good one (the network's matte) saves a third of the iterations.
+    Images under 41 px a side get the largest window that fits; under 5 px, or with no known pixel, ``init``
+    (or 0.5) is returned in the unknown region. Returns (H, W) float32."""
     from pymatting.laplacian.lkm_laplacian import lkm_laplacian
     pm = pymatting_module()
     tri = np.asarray(trimap)
