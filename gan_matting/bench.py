@@ -221,6 +221,12 @@ def bench_image(w: int, h: int, image: str | None = None, trimap: str | None = N
 
 
 PRIOR_SHARE_ROW = "fast with --prior-share 0.5 (alpha + the generator's F)"
+FAST_ROW = "fast (coarse {side} px, guided upsampling + refiner, budget {budget:.0%})"
+
+
+def _fast_row(preds: dict):
+    """The default fast mode's predictor (named by FAST_ROW; other rows start with "fast" too)."""
+    return next(f for k, f in preds.items() if k.startswith("fast (coarse"))
 
 
 def _infer_predictors(refiner: str | None, coarse_side: int = 0):
@@ -243,7 +249,7 @@ def _infer_predictors(refiner: str | None, coarse_side: int = 0):
     naive = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side, upsample="bilinear")
     return {f"quality (default {RELEASED_WEIGHTS.stem}: full-resolution G + its priors + {AUTO_POST})":
             generator_predictor(best, post="auto"),
-            f"fast (coarse {pipe.coarse_side} px, guided upsampling + refiner, budget {pipe.budget:.0%})": pipeline_predictor(pipe),
+            FAST_ROW.format(side=pipe.coarse_side, budget=pipe.budget): pipeline_predictor(pipe),
             PRIOR_SHARE_ROW: pipeline_predictor(shared),
             f"coarse {pipe.coarse_side} px + guided upsampling, no refiner": pipeline_predictor(guided),
             f"naive (coarse {pipe.coarse_side} px, bilinear upsampling)": pipeline_predictor(naive)}, note
@@ -277,7 +283,7 @@ def _bench_infer(repeats: int, quick: bool, image: str | None, trimap: str | Non
     fns = {"closed-form alpha + ML foreground (pymatting)": lambda: run_baseline("cf", img, tri, with_foreground=True)}
     fns.update({k: (lambda f=f: f(img, tri)) for k, f in preds.items() if not (fast_only and k.startswith("quality"))})
     from .baselines import ml_foreground
-    fast = next(f for k, f in preds.items() if k.startswith("fast"))
+    fast = _fast_row(preds)
     fns["fast + ML foreground from its alpha (--fg ml)"] = lambda: ml_foreground(img, fast(img, tri)[0])
     from .foreground import estimate_foreground
     fns["fast + blur-fusion foreground from its alpha (--fg blur, the fast mode's default)"] = lambda: estimate_foreground(img, fast(img, tri)[0], "blur")
@@ -363,7 +369,7 @@ def _fast_once(w: int, h: int, image, trimap, refiner) -> None:
     import torch
     img, tri, _src = bench_image(w, h, image, trimap)
     preds, _ = _infer_predictors(refiner)
-    fast = next(f for k, f in preds.items() if k.startswith("fast"))
+    fast = _fast_row(preds)
     with torch.no_grad():
         fast(img, tri)  # warm-up: imports, numba kernels of the prior, first allocations
         t0 = time.perf_counter()
