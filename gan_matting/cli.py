@@ -352,9 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", default="quality", choices=["quality", "fast"],
                    help="quality: full-resolution generator (tiled when large); fast: coarse pass + patch refiner")
     s.add_argument("--refiner", help="fast mode: refiner .safetensors (default: checkpoints/gan_matting_refiner.safetensors)")
-    s.add_argument("--prior-share", type=float_in(0.0, 1.0), default=0.0,
-                   help="fast mode: average the final alpha with the guided-upsampled closed-form prior, this share "
-                        "of it (0 = off, the default; 0.5 sharpens hair on the validation photos, see README)")
+    s.add_argument("--prior-share", type=float_in(0.0, 1.0, allow=(-1.0,)), default=-1.0,
+                   help="fast mode: average the coarse alpha with the closed-form prior, this share of it, before the "
+                        "guided upsampling (-1 = the refiner's setting, the default; 0 = off; see README)")
     s.add_argument("--coarse-side", type=int_at_least(0), default=0, help="fast mode: coarse long side in px (0 = the refiner's setting)")
     s.add_argument("--budget", type=float_in(0.0, 1.0, allow=(-1.0,)), default=-1.0,
                    help="fast mode: share of pixels refined, 0..1 (-1 = the refiner's setting; 0 = no refinement)")

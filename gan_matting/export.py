@@ -118,7 +118,7 @@ def export_refiner(weights, out, opset: int = OPSET) -> Path:
     from .models.weights import load_refiner
     nets, _meta = load_refiner(weights, "cpu")
     net = nets["refiner"]
-    c = 9 + int(getattr(net, "feat_channels", 0))
+    c = net.in_channels
     s = 16 + 2 * int(net.margin)
     graph = _RefinerGraph(net)
 

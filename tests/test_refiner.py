@@ -372,8 +372,9 @@ def test_infer_foreground_choice_and_composite(tmp_path):
 
 
 def test_prior_share_averages_in_the_guided_upsampled_prior(tmp_path):
-    """``prior_share``: the final alpha becomes (1 - s) * alpha + s * the guided-upsampled cf prior, in the
-    unknown band only; ``infer --mode fast --prior-share`` runs it."""
+    """``prior_share``: alpha becomes (1 - s) * alpha + s * the cf prior, averaged at the coarse size; the
+    guided upsampling is linear, so that equals averaging the two guided-upsampled mattes (up to the clamp)
+    in the unknown band; ``infer --mode fast --prior-share`` runs it."""
     from gan_matting.data.io import read_alpha, write_image, write_trimap
     from gan_matting.inference.coarse_fine import guided_upsample
     spec = {**TINY_G, "prior": "cf"}
@@ -386,9 +387,14 @@ def test_prior_share_averages_in_the_guided_upsampled_prior(tmp_path):
     base = CoarseToFine(g, None, coarse_side=32)(x, t)["alpha"]
     mixed = CoarseToFine(g, None, coarse_side=32, prior_share=0.5)(x, t)["alpha"]
     c = coarse_pass(g, x, t, 32)
-    prior_up = guided_upsample(c["image"], c["prior"][:, :1], x).clamp(0, 1)
+    alpha_up = guided_upsample(c["image"], c["alpha"], x)  # unclamped: the linearity holds before the clamp
+    prior_up = guided_upsample(c["image"], c["prior"][:, :1].clamp(0, 1), x)
     unk = t == 0.5
-    assert torch.allclose(mixed[unk], (0.5 * base + 0.5 * prior_up)[unk], atol=1e-5)
+    assert torch.allclose(mixed[unk], (0.5 * alpha_up + 0.5 * prior_up).clamp(0, 1)[unk], atol=1e-4)  # fp32 rounding
+    # where neither term is clamped, it is the average of the two full-size mattes
+    inside = unk & (alpha_up >= 0) & (alpha_up <= 1) & (prior_up >= 0) & (prior_up <= 1)
+    assert inside.sum() > 100
+    assert torch.allclose(mixed[inside], (0.5 * base + 0.5 * prior_up)[inside], atol=1e-5)
     assert (mixed[unk] - base[unk]).abs().max() > 1e-3
     assert (mixed[t == 1] == 1).all() and (mixed[t == 0] == 0).all()
     with pytest.raises(ValueError, match="prior_share"):
@@ -401,3 +407,92 @@ def test_prior_share_averages_in_the_guided_upsampled_prior(tmp_path):
                      "--mode", "fast", "--prior-share", share, "--out", str(tmp_path / share)]) == 0
     a0, a5 = (read_alpha(tmp_path / s / "alpha" / "x.png") for s in ("0", "0.5"))
     assert np.abs(a0 - a5)[t[0, 0].numpy() == 0.5].max() > 1 / 255
+
+
+# -- the gated refiner: a learned per-pixel choice between the coarse alpha and the cf prior -----------
+def test_gated_refiner_spans_the_network_alpha_and_the_prior():
+    """With the prior channel, alpha = base + tanh(g) * (prior - base) + residual: an untrained refiner
+    returns the base; when the base is the 50/50 average, the gate's two ends are the prior and the
+    network's own alpha; the gate gets gradients."""
+    ref = build_network("patch_refiner", width=8, n_layers=3, prior_channel=True)
+    assert ref.in_channels == 10
+    m, s = ref.margin, 16 + 2 * ref.margin
+    torch.manual_seed(0)
+    cells = torch.rand(4, 10, s, s)
+    net_alpha, prior = torch.rand(4, 1, s, s), torch.rand(4, 1, s, s)
+    cells[:, 3:4], cells[:, 9:10] = 0.5 * net_alpha + 0.5 * prior, prior
+    core = (slice(None), slice(None), slice(m, -m), slice(m, -m))
+    assert torch.equal(ref(cells)["alpha"], cells[:, 3:4][core])
+    with torch.no_grad():
+        ref.head.bias[4] = 30.0
+    assert torch.allclose(ref(cells)["alpha"], prior[core], atol=1e-6)
+    with torch.no_grad():
+        ref.head.bias[4] = -30.0
+    assert torch.allclose(ref(cells)["alpha"], net_alpha[core], atol=1e-6)
+    with torch.no_grad():
+        ref.head.bias[4] = 0.0
+    (ref(cells)["alpha"] - net_alpha[core]).abs().mean().backward()
+    assert ref.head.weight.grad[4].abs().sum() > 0 and ref.head.bias.grad[4] != 0
+
+
+def test_guided_cells_equal_upsample_then_cut():
+    from gan_matting.inference.coarse_fine import guided_apply_cells, guided_coefficients, guided_upsample
+    torch.manual_seed(0)
+    hi = torch.rand(2, 3, 50, 71)
+    lo = torch.nn.functional.interpolate(hi, size=(13, 17), mode="area")
+    p = torch.rand(2, 1, 13, 17)
+    idx = torch.tensor([[0, 0, 0], [1, 3, 4], [0, 2, 1], [1, 0, 8]])  # incl. border cells
+    want = extract_cells(guided_upsample(lo, p, hi), idx, 8, 3)
+    got = guided_apply_cells(guided_coefficients(lo, p), hi, idx, 8, 3)
+    assert got.shape == (4, 1, 14, 14) and torch.allclose(got, want, atol=1e-4)
+
+
+def test_gated_refiner_trains_ships_its_share_and_runs_fast_mode(tmp_path, tiny_synth):
+    from gan_matting import GanMattingError
+    from gan_matting.inference.coarse_fine import guided_apply_cells, guided_coefficients, load_pipeline, mix_prior
+    from gan_matting.training.refiner import RefinerGAN, load_entries, train_refiner
+    spec = {**TINY_G, "prior": "cf"}
+    torch.manual_seed(0)
+    g = build_network(**spec).eval()
+    with torch.no_grad():  # move the correction off its exact-zero start, so alpha differs from the prior
+        for p in g.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    gpath = save_generator(g, tmp_path / "g.safetensors", spec)
+    cfg = _refiner_cfg(tmp_path, tiny_synth, gpath, "prior_channel=true", "prior_share=0.5", "steps=2", "name=gate")
+    # the training cells: the 50/50 average as the coarse alpha, the guided-upsampled prior as channel 10
+    model = RefinerGAN(cfg, torch.device("cpu"))
+    entries = load_entries(cfg, g, progress=False)
+    e = entries[0]
+    c = coarse_pass(g, e.image, e.trimap, 48)
+    assert torch.allclose(e.coarse[48]["alpha"], mix_prior(c, 0.5)["alpha"])
+    assert not torch.allclose(e.coarse[48]["alpha"], c["alpha"])
+    b = model.batch(entries)
+    assert b["stack"].shape[1] == 10
+    train_refiner(cfg, progress=False)
+    path = tmp_path / "gate" / "refiner_last.safetensors"
+    nets, md = load_refiner(path)
+    assert nets["refiner"].prior_channel and md["prior_share"] == "0.5"
+    pipe = load_pipeline(g, path)
+    assert pipe.prior_share == 0.5 and load_pipeline(g, path, prior_share=0.0).prior_share == 0.0
+    # the refiner reads the prior inside its cells: a gate pushed to +1 returns the prior there
+    with torch.no_grad():
+        pipe.refiner.head.weight.zero_()
+        pipe.refiner.head.bias.zero_()
+        pipe.refiner.head.bias[4] = 30.0
+    x, t = torch.rand(1, 3, 67, 93), _trimap(67, 93)
+    pipe.patch, pipe.budget = 8, 0.3
+    out = pipe(x, t)
+    assert len(out["cells"]) > 0
+    cp = coarse_pass(g, x, t, pipe.coarse_side)
+    prior_cells = guided_apply_cells(guided_coefficients(cp["image"], cp["prior"][:, :1]), x, out["cells"], 8, 0).clamp(0, 1)
+    got, unk = extract_cells(out["alpha"], out["cells"], 8, 0), extract_cells(t, out["cells"], 8, 0) == 0.5
+    assert torch.allclose(got[unk], prior_cells[unk], atol=1e-5)
+    # a prior-free generator cannot feed it
+    with pytest.raises(ValueError, match="classical prior"):
+        CoarseToFine(_tiny_g(), nets["refiner"])
+    with pytest.raises(GanMattingError, match="classical prior"):
+        train_refiner(_refiner_cfg(tmp_path, tiny_synth, save_generator(_tiny_g(), tmp_path / "g0.safetensors", TINY_G),
+                                   "prior_channel=true", "name=nope"), progress=False)
+    assert not (tmp_path / "nope").exists()
+    with pytest.raises(GanMattingError, match="'prior_share'"):
+        _refiner_cfg(tmp_path, tiny_synth, gpath, "prior_share=1.5")

@@ -138,7 +138,7 @@ def run_infer(args) -> int:
     elif args.mode == "fast":
         from .coarse_fine import load_pipeline, pipeline_predictor
         pipe = load_pipeline(G, args.refiner or RELEASED_REFINER, device, args.coarse_side, args.budget,
-                             getattr(args, "prior_share", 0.0))
+                             getattr(args, "prior_share", -1.0))
         predict = pipeline_predictor(pipe, device)
     else:
         predict = generator_predictor(G, args.max_side, device, post_args[0], args.tile, *post_args[1:])

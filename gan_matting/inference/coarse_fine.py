@@ -8,12 +8,14 @@
    the long side at most ``coarse_side``. Alpha is brought to full size by a *fast guided filter*
    (He & Sun 2015; Wu et al. 2018's guided upsampling): the local linear model alpha ~ A . I + b is fitted
    at the coarse size and A, b are upsampled and applied to the full-resolution image, so edges follow the
-   photo, not the coarse grid. Foreground colour is upsampled bilinearly.
+   photo, not the coarse grid. Foreground colour is upsampled bilinearly. With ``prior_share`` s the coarse
+   alpha is first averaged with the generator's classical prior, ``(1 - s) * alpha + s * prior``.
 2. error: the generator's own error head if it has one, else the refiner's ``coarse_error`` head.
 3. selection: ``patch x patch`` cells of the unknown band, highest mean predicted error first, at most
    ``budget * H * W`` pixels (BackgroundMattingV2's idea, on a pixel budget).
 4. refine: the patch refiner on each cell with its context, in chunks, results scattered back; known
-   trimap regions are copied last.
+   trimap regions are copied last. A refiner with the prior channel also gets the guided-upsampled prior,
+   made inside its windows only, and learns a per-pixel gate between it and the coarse alpha.
 ``CoarseToFine(G, None, upsample="bilinear")`` is the naive "downscale -> predict -> upscale" baseline.
 """
 
@@ -58,12 +60,16 @@ def coarse_pass(G: nn.Module, x: torch.Tensor, t: Optional[torch.Tensor], side: 
 
 
 def refiner_cells(image: torch.Tensor, coarse_up: torch.Tensor, error_up: torch.Tensor, trimap: torch.Tensor,
-                  idx: torch.Tensor, patch: int, margin: int, features: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """The refiner's input windows (N, 9 [+ C], P + 2m, P + 2m), channels in REFINER_INPUTS order: image,
-    coarse alpha + fg (``coarse_up``, 4 channels at full size), error, trimap, then the coarse generator's
-    ``features`` (B, C, h, w) at the coarse size, resampled only inside the windows. Cut from each map
-    separately, so no full-size 9-channel copy is ever made."""
+                  idx: torch.Tensor, patch: int, margin: int, features: Optional[torch.Tensor] = None,
+                  prior_coef: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The refiner's input windows (N, 9 [+ 1] [+ C], P + 2m, P + 2m), channels in REFINER_INPUTS order:
+    image, coarse alpha + fg (``coarse_up``, 4 channels at full size), error, trimap; then the guided-upsampled
+    classical prior when ``prior_coef`` (its ``guided_coefficients``, (B, 4, h, w)) is given, and the coarse
+    generator's ``features`` (B, C, h, w) at the coarse size; both made only inside the windows. Cut from
+    each map separately, so no full-size 9-channel copy is ever made."""
     parts = [extract_cells(v, idx, patch, margin) for v in (image, coarse_up, error_up, trimap)]
+    if prior_coef is not None:
+        parts.append(guided_apply_cells(prior_coef, image, idx, patch, margin).clamp(0, 1))
     if features is not None:
         parts.append(extract_cells_resampled(features, idx, patch, margin, image.shape[-2:]))
     return torch.cat(parts, dim=1)
@@ -76,18 +82,17 @@ def _up(v: torch.Tensor, size) -> torch.Tensor:
 UPSAMPLERS = ("guided", "bilinear")
 
 
-def guided_upsample(image_lo: torch.Tensor, p_lo: torch.Tensor, image_hi: torch.Tensor, radius: int = 1,
-                    eps: float = 1e-5) -> torch.Tensor:
-    """Colour guided filter fitted at low resolution, applied at high resolution.
+def guided_coefficients(image_lo: torch.Tensor, p_lo: torch.Tensor, radius: int = 1, eps: float = 1e-5) -> torch.Tensor:
+    """The fast guided filter's local linear model fitted at low resolution: (B, 4, h, w) float32, channels
+    A (3, per colour) and b of ``p ~ A . I + b``, already window-averaged. ``guided_upsample`` applies it to
+    a full-size image; ``guided_apply_cells`` only inside selected windows.
 
-    image_lo (B, 3, h, w), p_lo (B, 1, h, w), image_hi (B, 3, H, W) -> (B, 1, H, W). In each (2r+1)^2 window
-    p ~ A . I + b (A: 3-vector from the 3x3 colour covariance + eps, ridge-regularised); the window-averaged
-    A, b are upsampled bilinearly and applied to image_hi. kornia has the same-size guided filter
-    (guided_blur), not this cross-resolution form."""
+    image_lo (B, 3, h, w), p_lo (B, 1, h, w). In each (2r+1)^2 window A is ridge-regularised (3x3 colour
+    covariance + eps). kornia has the same-size guided filter (guided_blur), not this cross-resolution form."""
     k = (2 * radius + 1, 2 * radius + 1)
     # the statistics run in float32 whatever the pipeline's precision: var = E[II] - E[I]E[I] cancels
     # catastrophically in fp16 (flat regions would get noise-sized, even negative, variances), and it is
-    # all at the coarse size, so it costs little; only the full-size apply below runs in the caller's dtype
+    # all at the coarse size, so it costs little; only the full-size apply runs in the caller's dtype
     image_lo, p_lo = image_lo.float(), p_lo.float()
     mean_i, mean_p = box_blur(image_lo, k), box_blur(p_lo, k)
     r = [box_blur(image_lo[:, i:i + 1] * p_lo, k) - mean_i[:, i:i + 1] * mean_p for i in range(3)]  # cov(I_i, p)
@@ -104,9 +109,40 @@ def guided_upsample(image_lo: torch.Tensor, p_lo: torch.Tensor, image_hi: torch.
     a = torch.cat([c00 * r[0] + c01 * r[1] + c02 * r[2], c01 * r[0] + c11 * r[1] + c12 * r[2],
                    c02 * r[0] + c12 * r[1] + c22 * r[2]], dim=1) / det
     b = mean_p - (a * mean_i).sum(1, keepdim=True)
-    size = image_hi.shape[-2:]
-    a, b = _up(box_blur(a, k), size).to(image_hi.dtype), _up(box_blur(b, k), size).to(image_hi.dtype)
-    return (a * image_hi).sum(1, keepdim=True) + b
+    return torch.cat([box_blur(a, k), box_blur(b, k)], dim=1)
+
+
+def _apply(coef: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+    coef = coef.to(image.dtype)
+    return (coef[:, :3] * image).sum(1, keepdim=True) + coef[:, 3:]
+
+
+def guided_upsample(image_lo: torch.Tensor, p_lo: torch.Tensor, image_hi: torch.Tensor, radius: int = 1,
+                    eps: float = 1e-5) -> torch.Tensor:
+    """Colour guided filter fitted at low resolution, applied at high resolution (He & Sun 2015).
+
+    image_lo (B, 3, h, w), p_lo (B, 1, h, w), image_hi (B, 3, H, W) -> (B, 1, H, W): the coefficients of
+    ``guided_coefficients`` upsampled bilinearly and applied to image_hi. Linear in p_lo."""
+    return _apply(_up(guided_coefficients(image_lo, p_lo, radius, eps), image_hi.shape[-2:]), image_hi)
+
+
+def guided_apply_cells(coef: torch.Tensor, image: torch.Tensor, idx: torch.Tensor, patch: int,
+                       margin: int) -> torch.Tensor:
+    """``extract_cells(guided_upsample(...), idx, patch, margin)`` without the full-size map: the
+    coefficients (B, 4, h, w) are resampled and applied inside the windows only -> (N, 1, S, S)."""
+    c = extract_cells_resampled(coef, idx, patch, margin, image.shape[-2:])
+    return _apply(c, extract_cells(image, idx, patch, margin))
+
+
+def mix_prior(coarse: Dict[str, torch.Tensor], share: float) -> Dict[str, torch.Tensor]:
+    """The coarse result with alpha averaged with the classical prior the generator corrects (its first
+    prior channel): ``(1 - share) * alpha + share * prior``, at the coarse size. The guided upsampling is
+    linear in the matte, so this costs one full-size apply, not two (``infer --prior-share``). Unchanged
+    when share is 0 or the generator has no prior."""
+    if share <= 0 or "prior" not in coarse:
+        return coarse
+    prior = coarse["prior"][:, :1].to(coarse["alpha"].dtype).clamp(0, 1)
+    return {**coarse, "alpha": (1 - share) * coarse["alpha"] + share * prior}
 
 
 def upsample_coarse(x: torch.Tensor, coarse: Dict[str, torch.Tensor], how: str = "guided") -> torch.Tensor:
@@ -124,15 +160,19 @@ class CoarseToFine:
     def __init__(self, G: nn.Module, refiner: Optional[nn.Module] = None, error_head: Optional[nn.Module] = None,
                  coarse_side: int = 320, patch: int = 16, budget: float = 0.08, chunk: int = 1024,
                  upsample: str = "guided", fg_method: str = "model", prior_share: float = 0.0):
-        """``prior_share`` > 0: the final alpha is averaged with the classical prior the coarse generator
-        corrects (its first channel, closed-form matting at the coarse size), brought to full size by the
-        same guided upsampling: ``(1 - s) * alpha + s * prior_up``. The two err in different places (README,
-        *Fast full-resolution inference*)."""
+        """``prior_share`` > 0: the coarse alpha is averaged with the classical prior the coarse generator
+        corrects (its first channel, closed-form matting at the coarse size) before the guided upsampling
+        (``mix_prior``): ``(1 - s) * alpha + s * prior``. The two err in different places (README, *Fast
+        full-resolution inference*). A refiner built with ``prior_channel`` also sees the guided-upsampled
+        prior in its cells and needs a generator with a prior."""
         if coarse_side < 16 or patch < 1 or not 0 <= budget <= 1 or chunk < 1 or upsample not in UPSAMPLERS \
                 or fg_method not in ("model", "blur") or not 0 <= prior_share <= 1:
             raise ValueError(f"coarse_side >= 16, patch >= 1, 0 <= budget <= 1, chunk >= 1, upsample in {UPSAMPLERS}, "
                              "fg_method 'model' or 'blur', 0 <= prior_share <= 1")
         self.upsample, self.fg_method, self.prior_share = upsample, fg_method, prior_share
+        if getattr(refiner, "prior_channel", False) and not getattr(G, "prior", ""):
+            raise ValueError("this refiner reads the coarse generator's classical prior: use a generator with one "
+                             "(e.g. checkpoints/gan_matting_real_cf.safetensors)")
         self.G, self.refiner, self.error_head = G, refiner, error_head
         self.coarse_side, self.patch, self.budget, self.chunk = coarse_side, patch, budget, chunk
 
@@ -176,7 +216,7 @@ class CoarseToFine:
         x = x.to(self.dtype)
         t = t.to(self.dtype) if t is not None else None
         size = x.shape[-2:]
-        coarse = coarse_pass(self.G, x, t, self.coarse_side)
+        coarse = mix_prior(coarse_pass(self.G, x, t, self.coarse_side), self.prior_share)
         error = self.coarse_error(coarse)
         coarse_up = upsample_coarse(x, coarse, self.upsample)
         alpha, fg = coarse_up[:, :1], coarse_up[:, 1:]
@@ -191,9 +231,11 @@ class CoarseToFine:
                 cells, valid = cells[valid], valid[valid]
             a_parts, f_parts = [], []
             feats = coarse.get("features") if getattr(self.refiner, "feat_channels", 0) else None
+            coef = guided_coefficients(coarse["image"], coarse["prior"][:, :1]) \
+                if getattr(self.refiner, "prior_channel", False) else None
             m = self.refiner.margin
             for i in range(0, len(cells), self.chunk):
-                win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, m, feats)
+                win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, m, feats, coef)
                 out = self.refiner(win)
                 keep = valid[i:i + self.chunk, None, None, None]
                 core = win[:, 3:7, m:-m, m:-m]  # the coarse alpha + fg of each cell: what a non-choice keeps
@@ -202,9 +244,6 @@ class CoarseToFine:
             if a_parts:
                 alpha = scatter_cells(alpha, torch.cat(a_parts), cells, self.patch)
                 fg = scatter_cells(fg, torch.cat(f_parts), cells, self.patch)
-        if self.prior_share > 0 and "prior" in coarse:
-            prior_up = guided_upsample(coarse["image"], coarse["prior"][:, :1].to(coarse["image"].dtype), x)
-            alpha = (1 - self.prior_share) * alpha + self.prior_share * prior_up.clamp(0, 1).to(alpha.dtype)
         if t is not None:
             alpha = apply_known(alpha, t)
         if self.fg_method == "blur":  # F from the final alpha, on the device (fp32: prefix sums need it)
@@ -256,14 +295,15 @@ class CudaGraphPipeline:
 
 
 def load_pipeline(G: nn.Module, refiner_path, device: str | torch.device = "cpu", coarse_side: int = 0,
-                  budget: float = -1.0, prior_share: float = 0.0) -> CoarseToFine:
+                  budget: float = -1.0, prior_share: float = -1.0) -> CoarseToFine:
     """CoarseToFine from refiner weights, in G's precision; the settings stored with them unless given
-    (0 / -1 = stored)."""
+    (0 / -1 = stored; a file without a stored prior share has none)."""
     from ..models.weights import load_refiner
     nets, md = load_refiner(refiner_path, device)
     pipe = CoarseToFine(G, nets.get("refiner"), nets.get("error_head"),
                         coarse_side=coarse_side or int(md.get("coarse_side", 320)), patch=int(md.get("patch", 16)),
-                        budget=budget if budget >= 0 else float(md.get("budget", 0.08)), prior_share=prior_share)
+                        budget=budget if budget >= 0 else float(md.get("budget", 0.08)),
+                        prior_share=prior_share if prior_share >= 0 else float(md.get("prior_share", 0.0)))
     return pipe.half() if pipe.dtype == torch.float16 else pipe
 
 

@@ -35,7 +35,7 @@ from ..data.io import read_alpha, read_rgb, read_trimap
 from ..data.layouts import read_folder
 from ..data.regions import decode_regions, REGION_IDS
 from ..data.trimap_format import trimap_to_unit, unknown_mask
-from ..inference.coarse_fine import coarse_pass, refiner_cells, upsample_coarse
+from ..inference.coarse_fine import coarse_pass, guided_coefficients, mix_prior, refiner_cells, upsample_coarse
 from ..inference.patches import cell_scores, extract_cells
 from ..losses import GANLoss
 from ..losses.texture import gabor_structure_loss, gram_style_loss
@@ -56,7 +56,7 @@ class Entry:
     alpha: torch.Tensor
     fg: Optional[torch.Tensor]
     detail: Optional[torch.Tensor]   # 1 on hair / jewellery pixels, when regions are known
-    coarse: Dict[int, Dict[str, torch.Tensor]]
+    coarse: Dict[int, Dict[str, torch.Tensor]]   # per coarse side, alpha already averaged with the prior
     _up: Optional[Dict[int, torch.Tensor]] = None
 
     def upsampled(self, side: int) -> torch.Tensor:
@@ -111,7 +111,7 @@ def load_entries(cfg: RefinerConfig, G: torch.nn.Module, progress: bool = True) 
         if reg_p is not None:
             reg = decode_regions(read_alpha(reg_p))
             detail = _t(np.isin(reg, [REGION_IDS["hair"], REGION_IDS["jewellery"]]).astype(np.float32))
-        coarse = {s: coarse_pass(G, x, t, s) for s in cfg.coarse_sides}
+        coarse = {s: mix_prior(coarse_pass(G, x, t, s), cfg.prior_share) for s in cfg.coarse_sides}
         entries.append(Entry(name, x, t, _t(alpha), _t(read_rgb(fg_p)) if fg_p is not None else None, detail, coarse))
     return entries
 
@@ -134,6 +134,8 @@ class RefinerGAN:
         self.g_config: Dict[str, object] = {}  # the coarse generator's config, for a joint release
         self.refiner_cfg = {"name": "patch_refiner", "width": cfg.width, "n_layers": cfg.n_layers,
                             "feat_channels": feat_channels if cfg.features else 0}
+        if cfg.prior_channel:  # (only then: files of refiners without it keep loading on older versions)
+            self.refiner_cfg["prior_channel"] = True
         self.error_cfg = {"name": "coarse_error", "width": cfg.error_width}
         self.networks = {"refiner": build_network(**self.refiner_cfg).to(device),
                          "error_head": build_network(**self.error_cfg).to(device)}
@@ -187,6 +189,7 @@ class RefinerGAN:
             if "G" in self.networks:  # joint: the coarse result is recomputed, with gradients into G
                 out = self.networks["G"](c["image"], c["trimap"], c.get("prior"))
                 c.update(alpha=out["alpha"], fg=out["fg"], features=out["features"])
+                c = mix_prior(c, cfg.prior_share)
             head = self.networks["error_head"]
             with torch.no_grad():  # the refiner's input: the whole coarse error map
                 err = head(c["image"], c["alpha"], c["fg"], c["trimap"])
@@ -209,7 +212,8 @@ class RefinerGAN:
             if len(idx) == 0:
                 continue
             feats = c.get("features") if self.refiner_cfg["feat_channels"] else None
-            parts["stack"].append(refiner_cells(x, up, err_up, t, idx, P, m, feats))
+            coef = guided_coefficients(c["image"], c["prior"][:, :1]) if cfg.prior_channel else None
+            parts["stack"].append(refiner_cells(x, up, err_up, t, idx, P, m, feats, coef))
             parts["alpha"].append(extract_cells(a, idx, P, 0))
             parts["image"].append(extract_cells(x, idx, P, 0))
             fg = e.fg.to(self.device) if e.fg is not None else x
@@ -280,7 +284,7 @@ class RefinerGAN:
         return save_refiner({"refiner": (self.networks["refiner"], self.refiner_cfg),
                              "error_head": (self.networks["error_head"], self.error_cfg)}, path,
                             {"step": step, "coarse_weights": coarse_name, "coarse_side": c.coarse_side,
-                             "patch": c.patch, "budget": c.budget,
+                             "patch": c.patch, "budget": c.budget, "prior_share": c.prior_share,
                              "losses": json.dumps({k: getattr(c, k) for k in dir(c) if k.startswith("lambda_")})})
 
 
@@ -299,6 +303,9 @@ def train_refiner(cfg: RefinerConfig, resume: bool = False, stop_after: Optional
         output_dir(run_dir, "out_dir / name")
         remove_leftovers(run_dir, run_dir / "checkpoints")
         G, g_meta = load_generator(cfg.coarse_weights, device)
+        if (cfg.prior_channel or cfg.prior_share > 0) and not getattr(G, "prior", ""):
+            raise GanMattingError(f"refiner config: prior_channel / prior_share need a coarse generator with a "
+                                  f"classical prior; {cfg.coarse_weights} has none")
         model = RefinerGAN(cfg, device, feat_channels=coarse_feature_channels(G), G=G)
         model.g_config = json.loads(g_meta["generator"])
         start = 0
