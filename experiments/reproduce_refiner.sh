@@ -34,9 +34,24 @@ $PY experiments/refiner_ablation.py --out runs/refiner_ablation \
   --refiner "joint, 800 steps (G + refiner)=runs/refiner_joint/refiner_last.safetensors@runs/refiner_joint/generator_joint.safetensors" \
   --coarse-only "joint G (800 steps), refiner off=runs/refiner_joint/generator_joint.safetensors"
 # the fast mode averaged with its guided-upsampled cf prior (infer --prior-share), refiner on and off
-$PY experiments/refiner_ablation.py --out runs/refiner_ablation \
-  --refiner "refiner (+ GAN + style + Gabor)=checkpoints/gan_matting_refiner.safetensors" --prior-share 0.25 --prior-share 0.5
+# (the released refiner file stores share 0.5 since 2026-11-26: the rows name their share)
+$PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0 --prior-share 0.25 --prior-share 0.5
+# the gated refiner: it reads the guided-upsampled cf prior and learns a per-pixel gate between it and the
+# coarse alpha (averaged 50/50 with the prior at the coarse size); pixel losses only, and + GAN + style + Gabor
+GATE=(--set prior_channel=true --set prior_share=0.5)
+train refiner_gate_l1 experiments/refiner_l1.yaml "${GATE[@]}"
+train refiner_gate experiments/refiner.yaml "${GATE[@]}"
+train refiner_gate_l1_lr3 experiments/refiner_l1.yaml "${GATE[@]}" --set lr=3e-3
+train refiner_gate_real_l1 experiments/refiner_l1.yaml "${GATE[@]}" --set lr=3e-3 --set "synth_root=''"
+train refiner_gate_real experiments/refiner.yaml "${GATE[@]}" --set lr=3e-3 --set "synth_root=''"
+$PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.5 \
+  --refiner "gated, L1 + grad=runs/refiner_gate_l1/refiner_last.safetensors" \
+  --refiner "gated, + GAN + style + Gabor=runs/refiner_gate/refiner_last.safetensors" \
+  --refiner "gated, L1 + grad, lr 3e-3=runs/refiner_gate_l1_lr3/refiner_last.safetensors" \
+  --refiner "gated, real photos only, L1 + grad=runs/refiner_gate_real_l1/refiner_last.safetensors" \
+  --refiner "gated, real photos only, + GAN + style + Gabor=runs/refiner_gate_real/refiner_last.safetensors"
 $PY experiments/refiner_generalisation.py                      # memorise vs generalise (README)
+$PY experiments/gate_learnability.py                           # is the per-pixel gate learnable? (README)
 $PY experiments/refiner_generalisation.py --lr 1e-3 --set width=32 --set n_layers=8 --set features=true
 # speed: a 1080p fur photo (its trimap from the *predicted* alpha shipped with it; never scored)
 mkdir -p runs/bench_input

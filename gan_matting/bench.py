@@ -220,7 +220,7 @@ def bench_image(w: int, h: int, image: str | None = None, trimap: str | None = N
     return np.ascontiguousarray(img.clip(0, 1), dtype=np.float32), tri, src
 
 
-PRIOR_SHARE_ROW = "fast with --prior-share 0.5 (alpha + the generator's F)"
+PRIOR_SHARE_ROW = "fast with --prior-share 0 (no averaging with the cf prior; alpha + the generator's F)"
 FAST_ROW = "fast (coarse {side} px, guided upsampling + refiner, budget {budget:.0%})"
 
 
@@ -244,7 +244,7 @@ def _infer_predictors(refiner: str | None, coarse_side: int = 0):
         pipe = CoarseToFine(G, build_network("patch_refiner"), build_network("coarse_error"), coarse_side=coarse_side or 320)
         note = "untrained refiner (no released refiner file; timing only)"
     shared = CoarseToFine(G, pipe.refiner, pipe.error_head, coarse_side=pipe.coarse_side, patch=pipe.patch,
-                          budget=pipe.budget, prior_share=0.5)  # `infer --mode fast --prior-share 0.5`
+                          budget=pipe.budget, prior_share=0.0)  # `infer --mode fast --prior-share 0`
     guided = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side)
     naive = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side, upsample="bilinear")
     return {f"quality (default {RELEASED_WEIGHTS.stem}: full-resolution G + its priors + {AUTO_POST})":
@@ -287,7 +287,7 @@ def _bench_infer(repeats: int, quick: bool, image: str | None, trimap: str | Non
     fns["fast + ML foreground from its alpha (--fg ml)"] = lambda: ml_foreground(img, fast(img, tri)[0])
     from .foreground import estimate_foreground
     fns["fast + blur-fusion foreground from its alpha (--fg blur, the fast mode's default)"] = lambda: estimate_foreground(img, fast(img, tri)[0], "blur")
-    fns["fast --prior-share 0.5 + blur-fusion foreground"] = lambda: estimate_foreground(img, preds[PRIOR_SHARE_ROW](img, tri)[0], "blur")
+    fns["fast --prior-share 0 + blur-fusion foreground"] = lambda: estimate_foreground(img, preds[PRIOR_SHARE_ROW](img, tri)[0], "blur")
     net_rows = ["(not run: --fast-only)"]
     if not fast_only:
         import tempfile

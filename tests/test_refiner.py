@@ -496,3 +496,28 @@ def test_gated_refiner_trains_ships_its_share_and_runs_fast_mode(tmp_path, tiny_
     assert not (tmp_path / "nope").exists()
     with pytest.raises(GanMattingError, match="'prior_share'"):
         _refiner_cfg(tmp_path, tiny_synth, gpath, "prior_share=1.5")
+
+
+def test_refiner_settings_can_be_changed_without_retraining(tmp_path):
+    """``set_refiner_settings``: the stored prior share / budget change what ``load_pipeline`` uses; the
+    tensors stay identical; unknown keys and non-refiner files are refused."""
+    from gan_matting import GanMattingError
+    from gan_matting.inference.coarse_fine import load_pipeline
+    from gan_matting.models.weights import save_refiner, set_refiner_settings
+    torch.manual_seed(0)
+    ref, head = build_network("patch_refiner", width=8, n_layers=3), build_network("coarse_error", width=4)
+    path = save_refiner({"refiner": (ref, {"name": "patch_refiner", "width": 8, "n_layers": 3}),
+                         "error_head": (head, {"name": "coarse_error", "width": 4})}, tmp_path / "r.safetensors",
+                        {"coarse_side": 64, "patch": 8, "budget": 0.1})
+    g = build_network(**{**TINY_G, "prior": "cf"}).eval()
+    assert load_pipeline(g, path).prior_share == 0.0
+    set_refiner_settings(path, prior_share=0.5, budget=0.2)
+    pipe = load_pipeline(g, path)
+    assert (pipe.prior_share, pipe.budget, pipe.coarse_side, pipe.patch) == (0.5, 0.2, 64, 8)
+    assert load_pipeline(g, path, prior_share=0.0).prior_share == 0.0  # the caller still decides
+    nets, _ = load_refiner(path)
+    assert all(torch.equal(a, b) for a, b in zip(ref.state_dict().values(), nets["refiner"].state_dict().values()))
+    with pytest.raises(GanMattingError, match="unknown"):
+        set_refiner_settings(path, patch=4)
+    with pytest.raises(GanMattingError, match="not gan_matting refiner"):
+        set_refiner_settings(save_generator(_tiny_g(), tmp_path / "g.safetensors", TINY_G), prior_share=0.5)

@@ -104,6 +104,24 @@ def save_refiner(nets: Dict[str, Tuple[torch.nn.Module, Dict[str, Any]]], path, 
     return atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=md), mode=0o644)
 
 
+REFINER_SETTINGS = {"coarse_side": int, "budget": float, "prior_share": float}  # what `infer --mode fast` reads
+
+
+def set_refiner_settings(path, **settings) -> Path:
+    """Change the inference settings stored with refiner weights (``REFINER_SETTINGS``: what ``infer --mode
+    fast`` uses unless told otherwise), tensors untouched, file rewritten atomically. How a released refiner
+    gets a new default without retraining, e.g. ``set_refiner_settings(p, prior_share=0.5)``."""
+    p = Path(path)
+    tensors, md = _read_safetensors(p)
+    if md.get("format") != REFINER_FORMAT:
+        raise GanMattingError(f"{p}: not gan_matting refiner weights (format {md.get('format')!r})")
+    unknown = set(settings) - set(REFINER_SETTINGS)
+    if unknown:
+        raise GanMattingError(f"refiner settings: unknown {sorted(unknown)}; known: {sorted(REFINER_SETTINGS)}")
+    md.update({k: str(REFINER_SETTINGS[k](v)) for k, v in settings.items()})
+    return atomic_write(p, lambda tmp: save_file(tensors, str(tmp), metadata=md), mode=0o644)
+
+
 def load_refiner(path, device: str | torch.device = "cpu") -> Tuple[Dict[str, torch.nn.Module], Dict[str, str]]:
     p = Path(path)
     tensors, md = _read_safetensors(p)
