@@ -27,6 +27,18 @@ def _tiny_g(path=None):
     return g
 
 
+def _cf_prior_g():
+    """A tiny generator with a cf prior, its correction moved off the exact-zero start (so its alpha
+    differs from the prior); the torch RNG is seeded first, as the callers' later draws rely on."""
+    spec = {**TINY_G, "prior": "cf"}
+    torch.manual_seed(0)
+    g = build_network(**spec).eval()
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(0.2 * torch.randn_like(p))
+    return spec, g
+
+
 def _trimap(h, w):
     t = torch.zeros(1, 1, h, w)
     t[..., h // 4: 3 * h // 4, w // 4: 3 * w // 4] = 0.5
@@ -377,12 +389,7 @@ def test_prior_share_averages_in_the_guided_upsampled_prior(tmp_path):
     in the unknown band; ``infer --mode fast --prior-share`` runs it."""
     from gan_matting.data.io import read_alpha, write_image, write_trimap
     from gan_matting.inference.coarse_fine import guided_upsample
-    spec = {**TINY_G, "prior": "cf"}
-    torch.manual_seed(0)
-    g = build_network(**spec).eval()
-    with torch.no_grad():  # move the correction off its exact-zero start, so alpha differs from the prior
-        for p in g.parameters():
-            p.add_(0.2 * torch.randn_like(p))
+    spec, g = _cf_prior_g()
     x, t = torch.rand(1, 3, 67, 93), _trimap(67, 93)
     base = CoarseToFine(g, None, coarse_side=32)(x, t)["alpha"]
     mixed = CoarseToFine(g, None, coarse_side=32, prior_share=0.5)(x, t)["alpha"]
@@ -451,12 +458,7 @@ def test_gated_refiner_trains_ships_its_share_and_runs_fast_mode(tmp_path, tiny_
     from gan_matting import GanMattingError
     from gan_matting.inference.coarse_fine import guided_apply_cells, guided_coefficients, load_pipeline, mix_prior
     from gan_matting.training.refiner import RefinerGAN, load_entries, train_refiner
-    spec = {**TINY_G, "prior": "cf"}
-    torch.manual_seed(0)
-    g = build_network(**spec).eval()
-    with torch.no_grad():  # move the correction off its exact-zero start, so alpha differs from the prior
-        for p in g.parameters():
-            p.add_(0.2 * torch.randn_like(p))
+    spec, g = _cf_prior_g()
     gpath = save_generator(g, tmp_path / "g.safetensors", spec)
     cfg = _refiner_cfg(tmp_path, tiny_synth, gpath, "prior_channel=true", "prior_share=0.5", "steps=2", "name=gate")
     # the training cells: the 50/50 average as the coarse alpha, the guided-upsampled prior as channel 10
