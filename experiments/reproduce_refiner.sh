@@ -44,12 +44,19 @@ train refiner_gate experiments/refiner.yaml "${GATE[@]}"
 train refiner_gate_l1_lr3 experiments/refiner_l1.yaml "${GATE[@]}" --set lr=3e-3
 train refiner_gate_real_l1 experiments/refiner_l1.yaml "${GATE[@]}" --set lr=3e-3 --set "synth_root=''"
 train refiner_gate_real experiments/refiner.yaml "${GATE[@]}" --set lr=3e-3 --set "synth_root=''"
+train refiner_gate_lr3_hair25 experiments/refiner.yaml "${GATE[@]}" --set lr=3e-3 --set hair_frac=0.25
+train refiner_gate_real_grad5 experiments/refiner_l1.yaml "${GATE[@]}" --set lr=3e-3 --set "synth_root=''" --set lambda_grad=5
+# released as checkpoints/gan_matting_refiner_gated.safetensors (an option, `infer --mode fast --refiner ...`)
+train refiner_gate_real_grad20 experiments/refiner_l1.yaml "${GATE[@]}" --set lr=3e-3 --set "synth_root=''" --set lambda_grad=20
 $PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.5 \
   --refiner "gated, L1 + grad=runs/refiner_gate_l1/refiner_last.safetensors" \
   --refiner "gated, + GAN + style + Gabor=runs/refiner_gate/refiner_last.safetensors" \
   --refiner "gated, L1 + grad, lr 3e-3=runs/refiner_gate_l1_lr3/refiner_last.safetensors" \
   --refiner "gated, real photos only, L1 + grad=runs/refiner_gate_real_l1/refiner_last.safetensors" \
-  --refiner "gated, real photos only, + GAN + style + Gabor=runs/refiner_gate_real/refiner_last.safetensors"
+  --refiner "gated, real photos only, + GAN + style + Gabor=runs/refiner_gate_real/refiner_last.safetensors" \
+  --refiner "gated, + GAN + style + Gabor, lr 3e-3, hair cells 25 %=runs/refiner_gate_lr3_hair25/refiner_last.safetensors" \
+  --refiner "gated, real photos only, L1 + grad x5=runs/refiner_gate_real_grad5/refiner_last.safetensors" \
+  --refiner "gated, real photos only, L1 + grad x20=runs/refiner_gate_real_grad20/refiner_last.safetensors"
 $PY experiments/refiner_generalisation.py                      # memorise vs generalise (README)
 $PY experiments/gate_learnability.py                           # is the per-pixel gate learnable? (README)
 $PY experiments/refiner_generalisation.py --lr 1e-3 --set width=32 --set n_layers=8 --set features=true

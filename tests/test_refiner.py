@@ -523,3 +523,27 @@ def test_refiner_settings_can_be_changed_without_retraining(tmp_path):
         set_refiner_settings(path, patch=4)
     with pytest.raises(GanMattingError, match="not gan_matting refiner"):
         set_refiner_settings(save_generator(_tiny_g(), tmp_path / "g.safetensors", TINY_G), prior_share=0.5)
+
+
+def test_released_gated_refiner_runs_behind_the_fast_generator():
+    """checkpoints/gan_matting_refiner_gated.safetensors (an option of `infer --mode fast --refiner`): it is
+    gated, stores the 50/50 average, and behind the released cf generator it changes only refined cells."""
+    from gan_matting.inference.coarse_fine import load_pipeline
+    from gan_matting.models.weights import CHECKPOINTS, FAST_WEIGHTS, load_generator
+    path = CHECKPOINTS / "gan_matting_refiner_gated.safetensors"
+    nets, md = load_refiner(path)
+    assert nets["refiner"].prior_channel and md["prior_share"] == "0.5"
+    G, _ = load_generator(FAST_WEIGHTS)
+    torch.manual_seed(0)
+    x, t = torch.rand(1, 3, 75, 101), _trimap(75, 101)
+    pipe = load_pipeline(G, path, coarse_side=48)
+    pipe.patch, pipe.budget = 8, 0.1
+    on = pipe(x, t)
+    pipe.budget = 0.0
+    off = pipe(x, t)["alpha"]
+    assert len(on["cells"]) > 0
+    mask = torch.zeros_like(off, dtype=torch.bool)
+    for _b, r, c in on["cells"].tolist():
+        mask[..., r * 8:(r + 1) * 8, c * 8:(c + 1) * 8] = True
+    assert torch.equal(on["alpha"][~mask], off[~mask])
+    assert (on["alpha"][mask] - off[mask]).abs().max() > 1e-3
