@@ -80,14 +80,15 @@ def extract_cells_resampled(src: torch.Tensor, idx: torch.Tensor, patch: int, ma
     cols = (idx[:, 2:3] * patch + ar).clamp(0, big_w - 1).to(src.dtype)
     gy = ((rows + 0.5) / big_h * 2 - 1)[:, :, None].expand(n, s, s)
     gx = ((cols + 0.5) / big_w * 2 - 1)[:, None, :].expand(n, s, s)
-    grid = torch.stack([gx, gy], dim=-1)
-    out = src.new_empty(n, c, s, s)
-    for b in idx[:, 0].unique().tolist():  # one sampling call per image of the batch
-        sel = idx[:, 0] == b
-        g = grid[sel].reshape(1, -1, s, 2)
-        v = F.grid_sample(src[b:b + 1], g, mode="bilinear", padding_mode="border", align_corners=False)
-        out[sel] = v.reshape(c, -1, s, s).transpose(0, 1)
-    return out
+    grid = torch.stack([gx, gy], dim=-1).reshape(1, -1, s, 2)
+    out = None
+    # every window sampled from each image of the batch, then the right one kept: B sampling calls
+    # (B is 1 in inference) and no data-dependent shapes, so no host synchronisation (CUDA graphs)
+    for b in range(src.shape[0]):
+        v = F.grid_sample(src[b:b + 1], grid, mode="bilinear", padding_mode="border", align_corners=False)
+        v = v.reshape(c, n, s, s).transpose(0, 1)
+        out = v if out is None else torch.where((idx[:, 0] == b)[:, None, None, None], v, out)
+    return out.contiguous()
 
 
 def scatter_cells(dst: torch.Tensor, cells: torch.Tensor, idx: torch.Tensor, patch: int) -> torch.Tensor:
