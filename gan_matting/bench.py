@@ -243,14 +243,14 @@ def _infer_predictors(refiner: str | None, coarse_side: int = 0):
     else:  # same cost as trained weights: the timing does not depend on the values
         pipe = CoarseToFine(G, build_network("patch_refiner"), build_network("coarse_error"), coarse_side=coarse_side or 320)
         note = "untrained refiner (no released refiner file; timing only)"
-    shared = CoarseToFine(G, pipe.refiner, pipe.error_head, coarse_side=pipe.coarse_side, patch=pipe.patch,
+    no_average = CoarseToFine(G, pipe.refiner, pipe.error_head, coarse_side=pipe.coarse_side, patch=pipe.patch,
                           budget=pipe.budget, prior_share=0.0)  # `infer --mode fast --prior-share 0`
     guided = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side)
     naive = CoarseToFine(G, None, None, coarse_side=pipe.coarse_side, upsample="bilinear")
     return {f"quality (default {RELEASED_WEIGHTS.stem}: full-resolution G + its priors + {AUTO_POST})":
             generator_predictor(best, post="auto"),
             FAST_ROW.format(side=pipe.coarse_side, budget=pipe.budget): pipeline_predictor(pipe),
-            PRIOR_SHARE_ROW: pipeline_predictor(shared),
+            PRIOR_SHARE_ROW: pipeline_predictor(no_average),
             f"coarse {pipe.coarse_side} px + guided upsampling, no refiner": pipeline_predictor(guided),
             f"naive (coarse {pipe.coarse_side} px, bilinear upsampling)": pipeline_predictor(naive)}, note
 

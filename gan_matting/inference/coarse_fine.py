@@ -134,15 +134,25 @@ def guided_apply_cells(coef: torch.Tensor, image: torch.Tensor, idx: torch.Tenso
     return _apply(c, extract_cells(image, idx, patch, margin))
 
 
+def _prior_alpha(coarse: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """The classical prior the coarse generator corrects (its first prior channel), (B, 1, h, w) on [0, 1]."""
+    return coarse["prior"][:, :1].to(coarse["alpha"].dtype).clamp(0, 1)
+
+
 def mix_prior(coarse: Dict[str, torch.Tensor], share: float) -> Dict[str, torch.Tensor]:
-    """The coarse result with alpha averaged with the classical prior the generator corrects (its first
-    prior channel): ``(1 - share) * alpha + share * prior``, at the coarse size. The guided upsampling is
-    linear in the matte, so this costs one full-size apply, not two (``infer --prior-share``). Unchanged
-    when share is 0 or the generator has no prior."""
+    """The coarse result with alpha averaged with the classical prior the generator corrects:
+    ``(1 - share) * alpha + share * prior``, at the coarse size. The guided upsampling is linear in the
+    matte, so this costs one full-size apply, not two (``infer --prior-share``). Unchanged when share is 0
+    or the generator has no prior."""
     if share <= 0 or "prior" not in coarse:
         return coarse
-    prior = coarse["prior"][:, :1].to(coarse["alpha"].dtype).clamp(0, 1)
-    return {**coarse, "alpha": (1 - share) * coarse["alpha"] + share * prior}
+    return {**coarse, "alpha": (1 - share) * coarse["alpha"] + share * _prior_alpha(coarse)}
+
+
+def prior_coefficients(coarse: Dict[str, torch.Tensor]) -> torch.Tensor:
+    """``guided_coefficients`` of the classical prior: what a refiner with the prior channel reads in its
+    cells (``refiner_cells(prior_coef=...)``), the same in training and inference."""
+    return guided_coefficients(coarse["image"], _prior_alpha(coarse))
 
 
 def upsample_coarse(x: torch.Tensor, coarse: Dict[str, torch.Tensor], how: str = "guided") -> torch.Tensor:
@@ -231,8 +241,7 @@ class CoarseToFine:
                 cells, valid = cells[valid], valid[valid]
             a_parts, f_parts = [], []
             feats = coarse.get("features") if getattr(self.refiner, "feat_channels", 0) else None
-            coef = guided_coefficients(coarse["image"], coarse["prior"][:, :1]) \
-                if getattr(self.refiner, "prior_channel", False) else None
+            coef = prior_coefficients(coarse) if getattr(self.refiner, "prior_channel", False) else None
             m = self.refiner.margin
             for i in range(0, len(cells), self.chunk):
                 win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, m, feats, coef)

@@ -35,7 +35,7 @@ from ..data.io import read_alpha, read_rgb, read_trimap
 from ..data.layouts import read_folder
 from ..data.regions import decode_regions, REGION_IDS
 from ..data.trimap_format import trimap_to_unit, unknown_mask
-from ..inference.coarse_fine import coarse_pass, guided_coefficients, mix_prior, refiner_cells, upsample_coarse
+from ..inference.coarse_fine import coarse_pass, mix_prior, prior_coefficients, refiner_cells, upsample_coarse
 from ..inference.patches import cell_scores, extract_cells
 from ..losses import GANLoss
 from ..losses.texture import gabor_structure_loss, gram_style_loss
@@ -56,7 +56,8 @@ class Entry:
     alpha: torch.Tensor
     fg: Optional[torch.Tensor]
     detail: Optional[torch.Tensor]   # 1 on hair / jewellery pixels, when regions are known
-    coarse: Dict[int, Dict[str, torch.Tensor]]   # per coarse side, alpha already averaged with the prior
+    coarse: Dict[int, Dict[str, torch.Tensor]]   # per coarse side (alpha already averaged with the prior
+                                                 # when the config has a prior_share)
     _up: Optional[Dict[int, torch.Tensor]] = None
 
     def upsampled(self, side: int) -> torch.Tensor:
@@ -212,7 +213,7 @@ class RefinerGAN:
             if len(idx) == 0:
                 continue
             feats = c.get("features") if self.refiner_cfg["feat_channels"] else None
-            coef = guided_coefficients(c["image"], c["prior"][:, :1]) if cfg.prior_channel else None
+            coef = prior_coefficients(c) if cfg.prior_channel else None
             parts["stack"].append(refiner_cells(x, up, err_up, t, idx, P, m, feats, coef))
             parts["alpha"].append(extract_cells(a, idx, P, 0))
             parts["image"].append(extract_cells(x, idx, P, 0))
