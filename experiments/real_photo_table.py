@@ -48,7 +48,7 @@ def main() -> None:
     data, out = Path(args.data), Path(args.out)
     names = json.loads(Path(args.split).read_text())["validation"]
     methods = {m: None for m in args.classical.split(",") if m}
-    for item in args.model:  # LABEL=WEIGHTS, LABEL=WEIGHTS@propagate[+lkm][:WEIGHT[:RADIUS[:SHARE]]] or LABEL=WEIGHTS@fast
+    for item in args.model:  # LABEL=WEIGHTS, LABEL=WEIGHTS@propagate[+lkm][:WEIGHT[:RADIUS[:SHARE]]] or LABEL=WEIGHTS@fast[:REFINER]
         label, path = item.split("=", 1)
         methods[label] = path
     rows, times = [], {}
@@ -58,8 +58,9 @@ def main() -> None:
             if weights:
                 path, _, post = weights.partition("@")
                 G = load_generator(path)[0]
-                if post == "fast":  # `infer --mode fast`: coarse pass + guided upsampling + released refiner
-                    predict = pipeline_predictor(load_pipeline(G, RELEASED_REFINER))
+                if post.partition(":")[0] == "fast":  # `infer --mode fast [--refiner R]`: coarse pass + guided
+                    # upsampling + the released refiner (or "fast:R"), with the settings stored in its file
+                    predict = pipeline_predictor(load_pipeline(G, post.partition(":")[2] or RELEASED_REFINER))
                 else:  # "propagate:0.2:2" = the post-process, data-term weight 0.2 (default 0.05), 5x5 windows
                     # (default 3x3); "propagate+lkm::1:0.3" = averaged with 30 % large-kernel matting (default 25 %)
                     post, _, w = post.partition(":")

@@ -127,3 +127,7 @@ $PY experiments/real_photo_table.py --out runs/u2net_prior \
 $PY experiments/grad_error_split.py --pred runs/u2net_prior/pred --methods lkm,release+propagate,release+propagate+lkm
 $PY experiments/hair_grid.py --weights checkpoints/gan_matting_real_u2net_blend.safetensors --post auto \
   --trimap trimap1 --out docs/hair_grid_default.png
+# the fast mode after 2026-11-26 (averaging 50/50 with cf; and the gated refiner option) next to cf / knn / lkm
+$PY experiments/real_photo_table.py --out runs/real_photo \
+  --model "fast mode, default (averaging 0.5 + released refiner)=checkpoints/gan_matting_real_cf.safetensors@fast" \
+  --model "fast mode, gated refiner option=checkpoints/gan_matting_real_cf.safetensors@fast:checkpoints/gan_matting_refiner_gated.safetensors"
