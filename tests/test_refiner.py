@@ -523,6 +523,19 @@ def test_refiner_settings_can_be_changed_without_retraining(tmp_path):
         set_refiner_settings(path, patch=4)
     with pytest.raises(GanMattingError, match="not gan_matting refiner"):
         set_refiner_settings(save_generator(_tiny_g(), tmp_path / "g.safetensors", TINY_G), prior_share=0.5)
+    # `infer --mode fast` without --prior-share uses the stored share; --prior-share 0 switches it off
+    from gan_matting.data.io import read_alpha, write_image, write_trimap
+    spec, gp = _cf_prior_g()
+    gpath = save_generator(gp, tmp_path / "gp.safetensors", spec)
+    x, t = torch.rand(1, 3, 67, 93), _trimap(67, 93)
+    write_image(tmp_path / "x.png", x[0].permute(1, 2, 0).numpy())
+    write_trimap(tmp_path / "t.png", (t[0, 0].numpy() * 255).round().astype(np.uint8))
+    runs = {"stored": [], "0.5": ["--prior-share", "0.5"], "0": ["--prior-share", "0"]}
+    for name, extra in runs.items():
+        assert main(["infer", str(tmp_path / "x.png"), "--trimap", str(tmp_path / "t.png"), "--weights", str(gpath),
+                     "--refiner", str(path), "--mode", "fast", *extra, "--out", str(tmp_path / name)]) == 0
+    a = {n: read_alpha(tmp_path / n / "alpha" / "x.png") for n in runs}
+    assert np.array_equal(a["stored"], a["0.5"]) and np.abs(a["stored"] - a["0"]).max() > 1 / 255
 
 
 def test_released_gated_refiner_runs_behind_the_fast_generator():
