@@ -47,8 +47,14 @@ def test_bench_infer_quick_compares_modes_with_closed_form(tmp_path):
     first = next(iter(speed.values()))
     assert first[0].startswith("closed-form") and float(first[3]) == 1.0
     assert any(k.startswith("fast") for k in speed) and any(k.startswith("naive") for k in speed)
+    t0 = float(first[1])
     for r in speed.values():
-        assert float(r[1]) > 0 and float(r[3]) == pytest.approx(float(r[1]) / float(first[1]), abs=0.002)
+        t, ratio = float(r[1]), float(r[3])
+        # the table rounds seconds and ratios to 3 decimals and takes each ratio from the unrounded times:
+        # recomputed from the printed seconds it can differ by the rounding of all three numbers, which
+        # grows with the ratio (a fixed 0.002 failed for an 8x row: 8.246 printed, 15.770 / 1.913 = 8.2436)
+        bound = 0.0005 + ratio * (0.0005 / t + 0.0005 / t0)
+        assert t > 0 and ratio == pytest.approx(t / t0, abs=bound)
     sizes = [r for r in rows if len(r) == 3 and r[0][0].isdigit()]
     assert [r[0] for r in sizes] == ["640x360", "1280x720"] and all(float(r[2]) > 0 for r in sizes)
     assert "GAN_MATTING_PRIOR_CACHE" not in __import__("os").environ  # the cache switch is given back
