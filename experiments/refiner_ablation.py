@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from gan_matting import metrics as M
 from gan_matting.data.io import read_alpha, read_rgb, read_trimap, to_uint8, write_image
@@ -36,11 +37,29 @@ from gan_matting.inference.coarse_fine import CoarseToFine, load_pipeline, pipel
 from gan_matting.inference.predict import generator_predictor, predict_many
 from gan_matting.evaluate import dataset_jobs
 from gan_matting.data.layouts import read_folder
-from gan_matting.models.weights import FAST_WEIGHTS, RELEASED_REFINER, load_generator
+from gan_matting.models.weights import FAST_WEIGHTS, PRIOR_FREE_REFINER, load_generator
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = ("sad", "mse", "grad", "conn")
 FULL, NAIVE, GUIDED = "full-resolution single pass", "naive (coarse, bilinear upsampling)", "coarse + guided upsampling (refiner off)"
+
+
+class UnsharpBand(torch.nn.Module):
+    """Not a network: a fixed unsharp mask of the band, ``alpha + lam * (alpha - context)``, with the
+    context refiner's own context channel (the coarse alpha blurred by ``sigma`` coarse px). Run on every
+    band cell, it is the hand-made version of what a context refiner can learn, and shows what the
+    learning adds (``--unsharp SIGMA,LAM``)."""
+
+    margin, prior_channel, feat_channels = 1, False, 0
+
+    def __init__(self, sigma: float, lam: float):
+        super().__init__()
+        self.context_sigma, self.lam = sigma, lam
+
+    def forward(self, cells: torch.Tensor):
+        core = cells[:, :, 1:-1, 1:-1]
+        alpha = core[:, 3:4]
+        return {"alpha": (alpha + self.lam * (alpha - core[:, 9:10])).clamp(0, 1), "fg": core[:, 4:7]}
 
 
 def _slug(label: str) -> str:
@@ -59,7 +78,9 @@ def main() -> None:
                          "(separates a joint run's generator from its refiner)")
     ap.add_argument("--prior-share", action="append", type=float, default=[], metavar="S",
                     help="rows of the fast mode averaged with the guided-upsampled cf prior (`infer --prior-share S`), "
-                         "with the released refiner and with the refiner off")
+                         "with the plain refiner (checkpoints/gan_matting_refiner.safetensors) and with the refiner off")
+    ap.add_argument("--unsharp", action="append", default=[], metavar="SIGMA,LAM",
+                    help="a row of a fixed unsharp mask of the whole band (UnsharpBand), averaging 0.5, refiner off")
     ap.add_argument("--coarse-side", type=int, default=320)
     ap.add_argument("--out", default="runs/refiner_ablation")
     args = ap.parse_args()
@@ -79,14 +100,20 @@ def main() -> None:
     for share in args.prior_share:
         predictors[f"guided upsampling, refiner off, cf prior share {share}"] = pipeline_predictor(
             CoarseToFine(G, None, coarse_side=args.coarse_side, prior_share=share))
-        predictors[f"released refiner, cf prior share {share}"] = pipeline_predictor(
-            load_pipeline(G, RELEASED_REFINER, coarse_side=args.coarse_side, prior_share=share))
+        predictors[f"plain refiner ({PRIOR_FREE_REFINER.stem}), cf prior share {share}"] = pipeline_predictor(
+            load_pipeline(G, PRIOR_FREE_REFINER, coarse_side=args.coarse_side, prior_share=share))
+    for item in args.unsharp:
+        sigma, lam = (float(v) for v in item.split(","))
+        predictors[f"fixed unsharp mask of the band (sigma {sigma} coarse px, lambda {lam}), cf prior share 0.5"] = \
+            pipeline_predictor(CoarseToFine(G, UnsharpBand(sigma, lam), None, coarse_side=args.coarse_side,
+                                            budget=1.0, prior_share=0.5))
     names = json.loads(Path(args.split).read_text())["validation"]
     data = Path(args.data)
     lines = ["# Refiner ablation (issue 10)", "",
              f"- command: python experiments/refiner_ablation.py {' '.join(f'--refiner {r!r}' for r in args.refiner)}"
              f"{''.join(f' --coarse-only {r!r}' for r in args.coarse_only)}"
-             f"{''.join(f' --prior-share {s}' for s in args.prior_share)}",
+             f"{''.join(f' --prior-share {s}' for s in args.prior_share)}"
+             f"{''.join(f' --unsharp {u}' for u in args.unsharp)}",
              f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}; host: {platform.processor() or platform.machine()}",
              f"- coarse generator: {FAST_WEIGHTS.name}; coarse long side {args.coarse_side} px",
              "- SAD, Grad, Conn /1000; MSE x1e3", ""]

@@ -57,6 +57,34 @@ $PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.
   --refiner "gated, + GAN + style + Gabor, lr 3e-3, hair cells 25 %=runs/refiner_gate_lr3_hair25/refiner_last.safetensors" \
   --refiner "gated, real photos only, L1 + grad x5=runs/refiner_gate_real_grad5/refiner_last.safetensors" \
   --refiner "gated, real photos only, L1 + grad x20=runs/refiner_gate_real_grad20/refiner_last.safetensors"
+# the context refiner: also the coarse alpha blurred by context_sigma coarse px (the surround a 9x9 window
+# cannot see), gated, pixel losses; budget 25 % (all band cells of most photos); a fixed unsharp mask of the
+# band through the same channel for comparison (not a network)
+CTX=("${GATE[@]}" --set lr=3e-3 --set lambda_grad=20 --set budget=0.25)
+train ctx_g5 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=1.5 --set lambda_grad=5
+train ctx_g20 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=1.5
+train ctx_g20_1600 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=1.5 --set steps=1600
+train ctx_real_g20 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=1.5 --set "synth_root=''"
+train ctx_s3_g20 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3
+train ctx_s3_synth experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3 --set "real_root=''"
+train ctx_s3_hair85 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3 --set hair_frac=0.85
+train ctx_s3_hair100 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3 --set hair_frac=1.0
+train ctx_s3_hair85_g40 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3 --set hair_frac=0.85 --set lambda_grad=40
+$PY -c "from gan_matting.models.weights import set_refiner_settings as s; import shutil
+for b in (0.08, 0.5):
+    p = f'runs/ctx_g20/refiner_b{b}.safetensors'; shutil.copy('runs/ctx_g20/refiner_last.safetensors', p); s(p, budget=b)"
+$PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.5 --unsharp 1.5,0.25 \
+  --refiner "context gate, grad x5=runs/ctx_g5/refiner_last.safetensors" \
+  --refiner "context gate, grad x20=runs/ctx_g20/refiner_last.safetensors" \
+  --refiner "context gate, grad x20, budget 0.08=runs/ctx_g20/refiner_b0.08.safetensors" \
+  --refiner "context gate, grad x20, budget 0.5=runs/ctx_g20/refiner_b0.5.safetensors" \
+  --refiner "context gate, grad x20, 1600 steps=runs/ctx_g20_1600/refiner_last.safetensors" \
+  --refiner "context gate, real photos only, grad x20=runs/ctx_real_g20/refiner_last.safetensors" \
+  --refiner "context gate sigma 3, grad x20=runs/ctx_s3_g20/refiner_last.safetensors" \
+  --refiner "context gate sigma 3, synthetic only=runs/ctx_s3_synth/refiner_last.safetensors" \
+  --refiner "context gate sigma 3, hair cells 85 %=runs/ctx_s3_hair85/refiner_last.safetensors" \
+  --refiner "context gate sigma 3, hair cells 100 %=runs/ctx_s3_hair100/refiner_last.safetensors" \
+  --refiner "context gate sigma 3, hair cells 85 %, grad x40=runs/ctx_s3_hair85_g40/refiner_last.safetensors"
 $PY experiments/refiner_generalisation.py                      # memorise vs generalise (README)
 $PY experiments/gate_learnability.py                           # is the per-pixel gate learnable? (README)
 $PY experiments/refiner_generalisation.py --lr 1e-3 --set width=32 --set n_layers=8 --set features=true

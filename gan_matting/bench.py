@@ -454,7 +454,8 @@ def bench_cuda(repeats: int, quick: bool, device: str = "cuda") -> str:
     from .inference.predict import _prior, predict_tensor
     from .inference.tiles import predict_with_fallback
     from .data.trimap_format import trimap_to_unit
-    from .models.weights import CHECKPOINTS, FAST_WEIGHTS, RELEASED_REFINER, load_generator
+    from .models.weights import (CHECKPOINTS, FAST_WEIGHTS, PRIOR_FREE_REFINER, RELEASED_REFINER, default_refiner,
+                                 load_generator)
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise GanMattingError("bench cuda: no CUDA device visible to torch (torch.cuda.is_available() is False)")
@@ -484,7 +485,7 @@ def bench_cuda(repeats: int, quick: bool, device: str = "cuda") -> str:
             for prec in precisions:
                 dtype = torch.float16 if prec == "fp16" else torch.float32
                 G, _ = load_generator(path, dev)
-                pipe = load_pipeline(G.to(dtype), RELEASED_REFINER, dev)
+                pipe = load_pipeline(G.to(dtype), default_refiner(G), dev)
                 e2e = pipeline_predictor(pipe, dev)
                 for w, h in sizes:
                     img, tri, x, t = frame(w, h, dtype)
@@ -505,7 +506,7 @@ def bench_cuda(repeats: int, quick: bool, device: str = "cuda") -> str:
         prec = precisions[-1]
         G, _ = load_generator(light, dev)
         G.to(dtype)
-        pipe = load_pipeline(G, RELEASED_REFINER, dev)
+        pipe = load_pipeline(G, default_refiner(G), dev)
         big_rows = ["| mode | precision | size | tile px | median ms | peak VRAM MiB |", "|---|---|---|---:|---:|---:|"]
         img, tri, x, t = frame(*big, dtype)
         pipe(x, t)
@@ -532,9 +533,9 @@ def bench_cuda(repeats: int, quick: bool, device: str = "cuda") -> str:
     run_baseline("cf", img, tri, with_foreground=True)
     cf_s = time.perf_counter() - t0
     return (_header(f"{dev.type.upper()} inference, batch 1, frames on the device; {n} timed frames per row "
-                    f"(prior-free G), {max(3, repeats)} (cf-prior G); procedural portrait, refiner "
-                    f"{RELEASED_REFINER.name} (trained behind the cf-prior G: for the prior-free G it is timed, "
-                    f"not tuned)")
+                    f"(prior-free G), {max(3, repeats)} (cf-prior G); procedural portrait, refiners "
+                    f"{RELEASED_REFINER.name} behind the cf-prior G and {PRIOR_FREE_REFINER.name} behind the "
+                    f"prior-free G (trained behind the cf-prior G: for the prior-free G it is timed, not tuned)")
             + "\n".join(rows)
             + "\n\nThe largest frame, and the quality mode in tiles (prior-free G):\n\n" + "\n".join(big_rows)
             + f"\n\nFor scale: pymatting closed-form alpha + ML foreground on this machine's CPU, {w}x{h}, one run: "

@@ -326,6 +326,7 @@ class RefinerConfig:
     prior_channel: bool = False       # also feed it the guided-upsampled classical prior; it learns a per-pixel
                                       # gate between that and the coarse alpha (needs a generator with a prior)
     prior_share: float = 0.0          # coarse alpha averaged with the prior before upsampling (infer --prior-share)
+    context_sigma: float = 0.0        # > 0: also feed it the coarse alpha blurred with this Gaussian sigma (coarse px)
     joint: bool = False               # also fine-tune the coarse generator (default: stage 2, generator frozen)
     lr_g: float = 1e-5                # its learning rate when joint
     error_width: int = 16
@@ -366,6 +367,8 @@ def validate_refiner(cfg: RefinerConfig) -> None:
             raise GanMattingError(f"refiner config key '{k}' must be > 0, got {v}")
     if cfg.n_layers < 2:
         raise GanMattingError(f"refiner config key 'n_layers' must be >= 2, got {cfg.n_layers}")
+    if not 0 <= cfg.context_sigma <= 16:
+        raise GanMattingError(f"refiner config key 'context_sigma' must lie in [0, 16] (coarse px), got {cfg.context_sigma}")
     if not 0 <= cfg.budget <= 1 or not 0 <= cfg.hair_frac <= 1 or not 0 <= cfg.prior_share <= 1:
         raise GanMattingError("refiner config keys 'budget', 'hair_frac' and 'prior_share' must lie in [0, 1]")
     if not cfg.coarse_sides or min(cfg.coarse_sides) < 16 or cfg.coarse_side < 16:

@@ -15,7 +15,7 @@ from gan_matting.inference.coarse_fine import load_pipeline
 from gan_matting.inference.predict import predict_tensor
 from gan_matting.inference.tiles import predict_with_fallback, tiled_predict
 from gan_matting.models import build_model
-from gan_matting.models.weights import CHECKPOINTS, RELEASED_REFINER, load_generator
+from gan_matting.models.weights import CHECKPOINTS, default_refiner, load_generator
 
 from .conftest import away_from_seams, save, toy_batch
 
@@ -41,7 +41,7 @@ def _portrait(w: int = 384, h: int = 256):
 
 def _pipe(device, half: bool = False):
     G, _ = load_generator(LIGHT, device)
-    return load_pipeline(G.half() if half else G, RELEASED_REFINER, device)
+    return load_pipeline(G.half() if half else G, default_refiner(G), device)
 
 
 def test_fast_mode_on_cuda_matches_cpu(fp32_exact):

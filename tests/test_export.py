@@ -63,7 +63,7 @@ def test_refiner_export_matches_eager(exported):
     from gan_matting.models.weights import load_refiner
     net = load_refiner(RELEASED_REFINER)[0]["refiner"]
     sess = ort.InferenceSession(str(exported / "g.refiner.onnx"), providers=["CPUExecutionProvider"])
-    cells = torch.rand(3, 9, 40, 40)
+    cells = torch.rand(3, net.in_channels, 40, 40)
     a, f = sess.run(["alpha", "fg"], {"cells": cells.numpy()})
     with torch.no_grad():
         ref = net(cells)

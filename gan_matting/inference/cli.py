@@ -91,7 +91,7 @@ def composite_on(alpha: np.ndarray, fg: np.ndarray, backdrop: np.ndarray) -> np.
 def run_infer(args) -> int:
     from ..data.io import write_image
     from ..foreground import output_foreground
-    from ..models.weights import FAST_WEIGHTS, RELEASED_REFINER, RELEASED_WEIGHTS, load_generator
+    from ..models.weights import FAST_WEIGHTS, RELEASED_WEIGHTS, default_refiner, load_generator
     from ..validation import output_dir, resolve_device
     from .predict import generator_predictor, predict_many, with_post
     from .tiles import MIN_TILE
@@ -137,7 +137,7 @@ def run_infer(args) -> int:
         predict = with_post(G, *post_args)  # the post-processes are numpy: the same on either backend
     elif args.mode == "fast":
         from .coarse_fine import load_pipeline, pipeline_predictor
-        pipe = load_pipeline(G, args.refiner or RELEASED_REFINER, device, args.coarse_side, args.budget,
+        pipe = load_pipeline(G, args.refiner or default_refiner(G), device, args.coarse_side, args.budget,
                              getattr(args, "prior_share", -1.0))
         predict = pipeline_predictor(pipe, device)
     else:

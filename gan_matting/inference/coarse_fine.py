@@ -27,7 +27,7 @@ from typing import Dict, Optional
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from kornia.filters import box_blur
+from kornia.filters import box_blur, gaussian_blur2d
 
 from ..data.trimap_format import apply_known, unknown_mask
 from .patches import cell_scores, extract_cells, extract_cells_resampled, scatter_cells, select_cells_static
@@ -61,15 +61,18 @@ def coarse_pass(G: nn.Module, x: torch.Tensor, t: Optional[torch.Tensor], side: 
 
 def refiner_cells(image: torch.Tensor, coarse_up: torch.Tensor, error_up: torch.Tensor, trimap: torch.Tensor,
                   idx: torch.Tensor, patch: int, margin: int, features: Optional[torch.Tensor] = None,
-                  prior_coef: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """The refiner's input windows (N, 9 [+ 1] [+ C], P + 2m, P + 2m), channels in REFINER_INPUTS order:
+                  prior_coef: Optional[torch.Tensor] = None, context: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """The refiner's input windows (N, 9 [+ 1] [+ 1] [+ C], P + 2m, P + 2m), channels in REFINER_INPUTS order:
     image, coarse alpha + fg (``coarse_up``, 4 channels at full size), error, trimap; then the guided-upsampled
-    classical prior when ``prior_coef`` (its ``guided_coefficients``, (B, 4, h, w)) is given, and the coarse
-    generator's ``features`` (B, C, h, w) at the coarse size; both made only inside the windows. Cut from
-    each map separately, so no full-size 9-channel copy is ever made."""
+    classical prior when ``prior_coef`` (its ``guided_coefficients``, (B, 4, h, w)) is given, the blurred
+    coarse alpha ``context`` (B, 1, h, w, from ``coarse_context``) and the coarse generator's ``features``
+    (B, C, h, w), the last two at the coarse size; all three made only inside the windows. Cut from each map
+    separately, so no full-size 9-channel copy is ever made."""
     parts = [extract_cells(v, idx, patch, margin) for v in (image, coarse_up, error_up, trimap)]
     if prior_coef is not None:
         parts.append(guided_apply_cells(prior_coef, image, idx, patch, margin).clamp(0, 1))
+    if context is not None:
+        parts.append(extract_cells_resampled(context, idx, patch, margin, image.shape[-2:]))
     if features is not None:
         parts.append(extract_cells_resampled(features, idx, patch, margin, image.shape[-2:]))
     return torch.cat(parts, dim=1)
@@ -153,6 +156,13 @@ def prior_coefficients(coarse: Dict[str, torch.Tensor]) -> torch.Tensor:
     """``guided_coefficients`` of the classical prior: what a refiner with the prior channel reads in its
     cells (``refiner_cells(prior_coef=...)``), the same in training and inference."""
     return guided_coefficients(coarse["image"], _prior_alpha(coarse))
+
+
+def coarse_context(coarse: Dict[str, torch.Tensor], sigma: float) -> torch.Tensor:
+    """The coarse alpha blurred with a Gaussian of ``sigma`` coarse pixels, (B, 1, h, w): the surround a
+    context refiner (``PatchRefiner(context_sigma=...)``) reads in its cells, the same in training and inference."""
+    k = 2 * math.ceil(3 * sigma) + 1
+    return gaussian_blur2d(coarse["alpha"].float(), (k, k), (sigma, sigma), border_type="replicate").to(coarse["alpha"].dtype)
 
 
 def upsample_coarse(x: torch.Tensor, coarse: Dict[str, torch.Tensor], how: str = "guided") -> torch.Tensor:
@@ -242,9 +252,11 @@ class CoarseToFine:
             a_parts, f_parts = [], []
             feats = coarse.get("features") if getattr(self.refiner, "feat_channels", 0) else None
             coef = prior_coefficients(coarse) if getattr(self.refiner, "prior_channel", False) else None
+            sigma = getattr(self.refiner, "context_sigma", 0.0)
+            ctx = coarse_context(coarse, sigma) if sigma > 0 else None
             m = self.refiner.margin
             for i in range(0, len(cells), self.chunk):
-                win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, m, feats, coef)
+                win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, m, feats, coef, ctx)
                 out = self.refiner(win)
                 keep = valid[i:i + self.chunk, None, None, None]
                 core = win[:, 3:7, m:-m, m:-m]  # the coarse alpha + fg of each cell: what a non-choice keeps

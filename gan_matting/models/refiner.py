@@ -8,6 +8,9 @@
 The refiner sees, per cell, the full-resolution image, the upsampled coarse alpha / foreground / error
 and the trimap (``REFINER_INPUTS`` channels, in that order), then optionally (``prior_channel``) the
 coarse generator's classical prior brought to full size by the same guided upsampling, then optionally
+(``context_sigma`` > 0) the coarse alpha blurred with that Gaussian sigma (in coarse pixels) and upsampled: the
+low-frequency surround a 9 x 9 window cannot see, so that the refiner can learn *where* to lift detail out of
+it (an unsharp mask of the band helps fur and procedural hair and hurts the hair photo), then optionally
 ``feat_channels`` of the coarse generator's hidden features, upsampled (BackgroundMattingV2 hands its refiner the same kind of
 context: what the coarse network knows about a region that a 9 x 9 window cannot see). Its 3x3 convolutions are *valid* (no
 padding): each eats one pixel of context per side, so ``margin == n_layers`` and a cell's result depends
@@ -36,11 +39,13 @@ REFINER_CHANNELS = 9
 
 @register_network("patch_refiner")
 class PatchRefiner(nn.Module):
-    def __init__(self, width: int = 16, n_layers: int = 4, feat_channels: int = 0, prior_channel: bool = False):
+    def __init__(self, width: int = 16, n_layers: int = 4, feat_channels: int = 0, prior_channel: bool = False,
+                 context_sigma: float = 0.0):
         super().__init__()
-        if n_layers < 2:
-            raise ValueError("patch_refiner needs n_layers >= 2")
+        if n_layers < 2 or context_sigma < 0:
+            raise ValueError("patch_refiner needs n_layers >= 2 and context_sigma >= 0")
         self.margin, self.feat_channels, self.prior_channel = n_layers, feat_channels, bool(prior_channel)
+        self.context_sigma = float(context_sigma)  # read by the pipeline, which makes the channel
         chans = [self.in_channels] + [width] * (n_layers - 2) + [width // 2]
         layers = []
         for cin, cout in zip(chans[:-1], chans[1:]):
@@ -52,7 +57,7 @@ class PatchRefiner(nn.Module):
 
     @property
     def in_channels(self) -> int:
-        return REFINER_CHANNELS + int(self.prior_channel) + self.feat_channels
+        return REFINER_CHANNELS + int(self.prior_channel) + int(self.context_sigma > 0) + self.feat_channels
 
     def forward(self, cells: torch.Tensor) -> Dict[str, torch.Tensor]:
         m = self.margin

@@ -32,8 +32,18 @@ RELEASED_WEIGHTS = CHECKPOINTS / "gan_matting_real_u2net_blend.safetensors"
 # released refiner was trained behind
 FAST_WEIGHTS = CHECKPOINTS / "gan_matting_real_cf.safetensors"
 REFINER_FORMAT = "gan_matting.refiner.v1"
-# the default refiner of `infer --mode fast`, trained behind FAST_WEIGHTS
-RELEASED_REFINER = CHECKPOINTS / "gan_matting_refiner.safetensors"
+# the default refiner of `infer --mode fast` (since 2026-11-26 the context refiner: it reads the cf prior and
+# the blurred coarse alpha in its cells), trained behind FAST_WEIGHTS
+RELEASED_REFINER = CHECKPOINTS / "gan_matting_refiner_context.safetensors"
+# the first released refiner: it reads neither the prior nor the context, so it runs behind any generator;
+# the default behind generators without a classical prior (the GPU paths' prior-free G, CUDA graphs)
+PRIOR_FREE_REFINER = CHECKPOINTS / "gan_matting_refiner.safetensors"
+
+
+def default_refiner(G: torch.nn.Module) -> Path:
+    """The released refiner for the coarse generator G: RELEASED_REFINER where G has a classical prior to
+    feed it, else PRIOR_FREE_REFINER."""
+    return RELEASED_REFINER if getattr(unwrap(G), "prior", "") else PRIOR_FREE_REFINER
 
 
 def unwrap(net: torch.nn.Module) -> torch.nn.Module:

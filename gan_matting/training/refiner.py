@@ -35,7 +35,8 @@ from ..data.io import read_alpha, read_rgb, read_trimap
 from ..data.layouts import read_folder
 from ..data.regions import decode_regions, REGION_IDS
 from ..data.trimap_format import trimap_to_unit, unknown_mask
-from ..inference.coarse_fine import coarse_pass, mix_prior, prior_coefficients, refiner_cells, upsample_coarse
+from ..inference.coarse_fine import (coarse_context, coarse_pass, mix_prior, prior_coefficients, refiner_cells,
+                                     upsample_coarse)
 from ..inference.patches import cell_scores, extract_cells
 from ..losses import GANLoss
 from ..losses.texture import gabor_structure_loss, gram_style_loss
@@ -137,6 +138,8 @@ class RefinerGAN:
                             "feat_channels": feat_channels if cfg.features else 0}
         if cfg.prior_channel:  # (only then: files of refiners without it keep loading on older versions)
             self.refiner_cfg["prior_channel"] = True
+        if cfg.context_sigma > 0:
+            self.refiner_cfg["context_sigma"] = cfg.context_sigma
         self.error_cfg = {"name": "coarse_error", "width": cfg.error_width}
         self.networks = {"refiner": build_network(**self.refiner_cfg).to(device),
                          "error_head": build_network(**self.error_cfg).to(device)}
@@ -214,7 +217,8 @@ class RefinerGAN:
                 continue
             feats = c.get("features") if self.refiner_cfg["feat_channels"] else None
             coef = prior_coefficients(c) if cfg.prior_channel else None
-            parts["stack"].append(refiner_cells(x, up, err_up, t, idx, P, m, feats, coef))
+            ctx = coarse_context(c, cfg.context_sigma) if cfg.context_sigma > 0 else None
+            parts["stack"].append(refiner_cells(x, up, err_up, t, idx, P, m, feats, coef, ctx))
             parts["alpha"].append(extract_cells(a, idx, P, 0))
             parts["image"].append(extract_cells(x, idx, P, 0))
             fg = e.fg.to(self.device) if e.fg is not None else x
