@@ -85,6 +85,14 @@ $PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.
   --refiner "context gate sigma 3, hair cells 85 %=runs/ctx_s3_hair85/refiner_last.safetensors" \
   --refiner "context gate sigma 3, hair cells 100 %=runs/ctx_s3_hair100/refiner_last.safetensors" \
   --refiner "context gate sigma 3, hair cells 85 %, grad x40=runs/ctx_s3_hair85_g40/refiner_last.safetensors"
+# the released context refiner's recipe with two more seeds (the spread of one recipe)
+for sd in 1 2; do
+  train ctx_s3_hair85_seed$sd experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3 --set hair_frac=0.85 --set seed=$sd
+done
+$PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.5 \
+  --refiner "context gate sigma 3, hair cells 85 %=runs/ctx_s3_hair85/refiner_last.safetensors" \
+  --refiner "context gate sigma 3, hair cells 85 %, seed 1=runs/ctx_s3_hair85_seed1/refiner_last.safetensors" \
+  --refiner "context gate sigma 3, hair cells 85 %, seed 2=runs/ctx_s3_hair85_seed2/refiner_last.safetensors"
 $PY experiments/refiner_generalisation.py                      # memorise vs generalise (README)
 $PY experiments/gate_learnability.py                           # is the per-pixel gate learnable? (README)
 $PY experiments/refiner_generalisation.py --lr 1e-3 --set width=32 --set n_layers=8 --set features=true
