@@ -93,6 +93,12 @@ $PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.
   --refiner "context gate sigma 3, hair cells 85 %=runs/ctx_s3_hair85/refiner_last.safetensors" \
   --refiner "context gate sigma 3, hair cells 85 %, seed 1=runs/ctx_s3_hair85_seed1/refiner_last.safetensors" \
   --refiner "context gate sigma 3, hair cells 85 %, seed 2=runs/ctx_s3_hair85_seed2/refiner_last.safetensors"
+# and with more capacity: width 24, and 6 layers (a 13x13 window)
+train ctx_s3_hair85_w24 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3 --set hair_frac=0.85 --set width=24
+train ctx_s3_hair85_l6 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3 --set hair_frac=0.85 --set n_layers=6
+$PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.5 \
+  --refiner "context gate sigma 3, hair cells 85 %, width 24=runs/ctx_s3_hair85_w24/refiner_last.safetensors" \
+  --refiner "context gate sigma 3, hair cells 85 %, 6 layers=runs/ctx_s3_hair85_l6/refiner_last.safetensors"
 $PY experiments/refiner_generalisation.py                      # memorise vs generalise (README)
 $PY experiments/gate_learnability.py                           # is the per-pixel gate learnable? (README)
 $PY experiments/refiner_generalisation.py --lr 1e-3 --set width=32 --set n_layers=8 --set features=true
