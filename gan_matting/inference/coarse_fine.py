@@ -165,6 +165,17 @@ def coarse_context(coarse: Dict[str, torch.Tensor], sigma: float) -> torch.Tenso
     return gaussian_blur2d(coarse["alpha"].float(), (k, k), (sigma, sigma), border_type="replicate").to(coarse["alpha"].dtype)
 
 
+def refiner_extras(refiner: nn.Module, coarse: Dict[str, torch.Tensor]) -> Dict[str, Optional[torch.Tensor]]:
+    """The optional inputs ``refiner`` reads beside REFINER_INPUTS (``refiner_cells``' keyword arguments),
+    made from the coarse result: the generator's features, the prior's guided coefficients, the blurred
+    coarse alpha, each only where the refiner was built for it. One owner, so training and inference feed
+    a refiner the same channels."""
+    sigma = getattr(refiner, "context_sigma", 0.0)
+    return {"features": coarse.get("features") if getattr(refiner, "feat_channels", 0) else None,
+            "prior_coef": prior_coefficients(coarse) if getattr(refiner, "prior_channel", False) else None,
+            "context": coarse_context(coarse, sigma) if sigma > 0 else None}
+
+
 def upsample_coarse(x: torch.Tensor, coarse: Dict[str, torch.Tensor], how: str = "guided") -> torch.Tensor:
     """Coarse alpha + fg at the size of x: (B, 4, H, W)."""
     if how not in UPSAMPLERS:
@@ -250,13 +261,10 @@ class CoarseToFine:
             if not static:  # eager: refine the real choices only (one host sync, fewer cells on narrow bands)
                 cells, valid = cells[valid], valid[valid]
             a_parts, f_parts = [], []
-            feats = coarse.get("features") if getattr(self.refiner, "feat_channels", 0) else None
-            coef = prior_coefficients(coarse) if getattr(self.refiner, "prior_channel", False) else None
-            sigma = getattr(self.refiner, "context_sigma", 0.0)
-            ctx = coarse_context(coarse, sigma) if sigma > 0 else None
+            extras = refiner_extras(self.refiner, coarse)
             m = self.refiner.margin
             for i in range(0, len(cells), self.chunk):
-                win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, m, feats, coef, ctx)
+                win = refiner_cells(x, coarse_up, error_up, tt, cells[i:i + self.chunk], self.patch, m, **extras)
                 out = self.refiner(win)
                 keep = valid[i:i + self.chunk, None, None, None]
                 core = win[:, 3:7, m:-m, m:-m]  # the coarse alpha + fg of each cell: what a non-choice keeps

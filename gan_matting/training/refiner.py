@@ -35,8 +35,7 @@ from ..data.io import read_alpha, read_rgb, read_trimap
 from ..data.layouts import read_folder
 from ..data.regions import decode_regions, REGION_IDS
 from ..data.trimap_format import trimap_to_unit, unknown_mask
-from ..inference.coarse_fine import (coarse_context, coarse_pass, mix_prior, prior_coefficients, refiner_cells,
-                                     upsample_coarse)
+from ..inference.coarse_fine import coarse_pass, mix_prior, refiner_cells, refiner_extras, upsample_coarse
 from ..inference.patches import cell_scores, extract_cells
 from ..losses import GANLoss
 from ..losses.texture import gabor_structure_loss, gram_style_loss
@@ -215,10 +214,8 @@ class RefinerGAN:
                 idx = torch.cat([idx, self._draw(hair, n_hair)])
             if len(idx) == 0:
                 continue
-            feats = c.get("features") if self.refiner_cfg["feat_channels"] else None
-            coef = prior_coefficients(c) if cfg.prior_channel else None
-            ctx = coarse_context(c, cfg.context_sigma) if cfg.context_sigma > 0 else None
-            parts["stack"].append(refiner_cells(x, up, err_up, t, idx, P, m, feats, coef, ctx))
+            extras = refiner_extras(self.networks["refiner"], c)  # the same channels inference makes
+            parts["stack"].append(refiner_cells(x, up, err_up, t, idx, P, m, **extras))
             parts["alpha"].append(extract_cells(a, idx, P, 0))
             parts["image"].append(extract_cells(x, idx, P, 0))
             fg = e.fg.to(self.device) if e.fg is not None else x
