@@ -190,7 +190,7 @@ def bench_train(repeats: int, quick: bool, config: str | None = None) -> str:
         med = statistics.median(ts)
         gp = count_parameters(m.networks["G"])
         dp = sum(count_parameters(n) for k, n in m.networks.items() if k != "G")
-        rows.append(f"| {label} | {gp:,} | {dp:,} | {cfg.data.batch_size} x {cfg.data.crop}^2 | {med:.3f} | "
+        rows.append(f"| {label} | {gp:,} | {dp:,} | {cfg.data.batch_size} x {cfg.data.crop}^2 | {med:.4f} | "
                     f"{cfg.data.batch_size / med:.2f} | {med / ref:.2f} |")
     if device.type == "cuda":
         mem = f"peak CUDA memory allocated: {torch.cuda.max_memory_allocated() / 2 ** 20:.0f} MiB (all variants)"
