@@ -25,7 +25,9 @@ def test_bench_quick_writes_tables(tmp_path):
     assert {"SAD", "MSE", "Grad", "Conn", "all four (sum of medians)"} == set(metric_rows)
     for name, (ours, ref, ratio) in metric_rows.items():  # real timings, and the ratio is theirs
         assert float(ours) > 0 and float(ref) > 0, name
-        assert float(ratio.rstrip("x")) == pytest.approx(float(ref) / float(ours), rel=0.1, abs=0.06), name
+        # the speed-up comes from the unrounded times: allow the printed rounding of all three numbers
+        r, o, f = float(ratio.rstrip("x")), float(ours), float(ref)
+        assert r == pytest.approx(f / o, abs=0.05 + r * (0.005 / o + 0.005 / f) + 1e-9), name
     train_rows = _rows(t)
     assert len(train_rows) == 3 and float(train_rows[0][-1]) == 1.0  # ratios are to the first row
     for r in train_rows:
