@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from gan_matting import GanMattingError
 from gan_matting.data.check import check_folder
 from gan_matting.data.io import read_alpha, read_rgb
 from gan_matting.data.synth import SynthStream, from_rgba, synth_sample, write_dataset
@@ -59,6 +60,25 @@ def test_sample_obeys_matting_equation_and_regions():
     partial = (a > 0) & (a < 1)
     assert partial.mean() > 0.02  # soft strands, not a binary mask
     assert (s["trimap"][partial] == 128).all()
+
+
+def test_specular_highlights_change_hair_colour_not_coverage(tmp_path):
+    """Highlights are colour along a strand, never alpha: the same seed draws the same scene with or without."""
+    plain = synth_sample(3, 5, 256, 256)
+    shiny = synth_sample(3, 5, 256, 256, scene={"specular": 0.8})
+    assert np.array_equal(plain["alpha"], shiny["alpha"]) and np.array_equal(plain["bg"], shiny["bg"])
+    a, fg0, fg1 = shiny["alpha"], plain["fg"], shiny["fg"]
+    hair = (shiny["region"] == 1) & (a > 0.5)
+    brighter = fg1.mean(-1) - fg0.mean(-1)
+    assert brighter[hair].max() > 0.1 and brighter[hair].min() > -1e-6  # highlights only add light
+    body = (shiny["region"] == 3) & (a == 1)  # changed only where a strand crosses it (sub-pixel, body label)
+    assert (np.abs(fg1 - fg0).max(-1)[body] > 0).mean() < 0.1
+    assert np.abs(a[..., None] * fg1 + (1 - a[..., None]) * shiny["bg"] - shiny["image"]).max() < 1e-5
+    assert np.array_equal(synth_sample(3, 5, 256, 256, scene={"specular": 0.0})["image"], plain["image"])
+    with pytest.raises(GanMattingError, match="specular"):
+        write_dataset(tmp_path / "x", "tiny", n=1, scene={"specular": 1.5}, progress=False)
+    with pytest.raises(GanMattingError, match="unknown scene"):
+        write_dataset(tmp_path / "x", "tiny", n=1, scene={"shiny": 1}, progress=False)
 
 
 def test_same_seed_same_bytes_different_seed_differs(tmp_path):

@@ -14,7 +14,7 @@ import hashlib
 import json
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
 
@@ -105,11 +105,20 @@ def _write_one(args) -> Dict[str, object]:
 
 
 def write_dataset(out, preset: str = "hair-bench", n: Optional[int] = None, seed: Optional[int] = None,
-                  size: Optional[int] = None, workers: int = 1, progress: bool = True) -> Dict[str, object]:
-    """Write a preset to ``out`` in the custom layout. Returns the meta dict (also in meta.json)."""
+                  size: Optional[int] = None, workers: int = 1, progress: bool = True,
+                  scene: Optional[Dict] = None) -> Dict[str, object]:
+    """Write a preset to ``out`` in the custom layout; ``scene`` overrides SceneConfig fields of the preset
+    (e.g. {"specular": 0.6}). Returns the meta dict (also in meta.json)."""
     if preset not in PRESETS:
         raise GanMattingError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     p = PRESETS[preset]
+    if scene:
+        unknown = set(scene) - {f.name for f in fields(SceneConfig)} | ({"ss"} & set(scene))
+        if unknown:
+            raise GanMattingError(f"synth: unknown scene setting(s) {', '.join(sorted(unknown))}")
+        if not 0 <= float(scene.get("specular", 0)) <= 1:
+            raise GanMattingError(f"synth: specular must lie in [0, 1], got {scene['specular']}")
+        p = replace(p, scene={**p.scene, **scene})
     n = p.n if n is None else int(n)
     if n <= 0:
         raise GanMattingError(f"preset {preset!r} is a stream ({p.description}); give --n to write images")

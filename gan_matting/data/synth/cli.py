@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n", type=int_at_least(1), help="number of images (default: the preset's)")
     p.add_argument("--seed", type=int, help="seed (default: the preset's; same seed -> same bytes)")
     p.add_argument("--size", type=int_at_least(16), help="square size in px instead of the preset's range (up to 4096+)")
+    p.add_argument("--specular", type=float, default=None, metavar="S",
+                   help="hair specular highlights of strength S in [0, 1] (Kajiya-Kay; default: the preset's, none)")
     p.add_argument("--workers", type=int_at_least(1), default=1, help="processes (default 1)")
     p.add_argument("--from-rgba", metavar="DIR", help="composite the transparent PNGs in DIR instead")
     p.add_argument("--per-image", type=int_at_least(1), default=2, help="with --from-rgba: backgrounds per cut-out")
@@ -45,6 +47,7 @@ def run_synth(args) -> int:
         n = from_rgba(args.from_rgba, args.out, args.per_image, args.seed or 0)
         print(f"wrote {n} composites to {args.out}")
         return 0
-    meta = write_dataset(args.out, args.preset, args.n, args.seed, args.size, args.workers)
+    scene = None if args.specular is None else {"specular": args.specular}
+    meta = write_dataset(args.out, args.preset, args.n, args.seed, args.size, args.workers, scene=scene)
     print(f"wrote {meta['n']} images ({args.preset}, seed {meta['seed']}) to {args.out} in {meta['seconds']} s")
     return 0
