@@ -99,6 +99,14 @@ train ctx_s3_hair85_l6 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sig
 $PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.5 \
   --refiner "context gate sigma 3, hair cells 85 %, width 24=runs/ctx_s3_hair85_w24/refiner_last.safetensors" \
   --refiner "context gate sigma 3, hair cells 85 %, 6 layers=runs/ctx_s3_hair85_l6/refiner_last.safetensors"
+# and with specular highlights on the procedural strands (the same scenes: alpha and B unchanged, F only)
+[ -f runs/data/refiner_train_synth_spec/meta.json ] || $GM synth --preset train --n 16 --seed 777 --size 1024 \
+  --specular 0.8 --out runs/data/refiner_train_synth_spec --workers 2
+train ctx_spec experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3 --set hair_frac=0.85 \
+  --set synth_root=runs/data/refiner_train_synth_spec
+$PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.5 \
+  --refiner "context gate sigma 3, hair cells 85 %=runs/ctx_s3_hair85/refiner_last.safetensors" \
+  --refiner "context gate sigma 3, hair cells 85 %, specular hair=runs/ctx_spec/refiner_last.safetensors"
 $PY experiments/refiner_generalisation.py                      # memorise vs generalise (README)
 $PY experiments/gate_learnability.py                           # is the per-pixel gate learnable? (README)
 $PY experiments/refiner_generalisation.py --lr 1e-3 --set width=32 --set n_layers=8 --set features=true
