@@ -157,6 +157,23 @@ def test_static_selection_and_pipeline_equal_the_dynamic_ones():
     assert torch.equal(out["fg"][~chosen], naive["fg"][~chosen]) and not torch.equal(out["fg"], naive["fg"])
 
 
+def test_static_pipeline_equals_eager_with_the_gated_context_refiner():
+    """The default refiner's extra inputs (cf prior coefficients, blurred coarse alpha) go through the
+    fixed-shape path a CUDA graph captures exactly as through the eager one."""
+    _spec, g = _cf_prior_g()
+    x, t = torch.rand(1, 3, 53, 71), _trimap(53, 71)
+    ref = build_network("patch_refiner", width=8, n_layers=3, prior_channel=True, context_sigma=1.5)
+    torch.nn.init.normal_(ref.head.weight, std=0.1)
+    pipe = CoarseToFine(g, ref, build_network("coarse_error", width=4), coarse_side=32, patch=8, budget=1.0,
+                        prior_share=0.5)
+    out, static = pipe(x, t), pipe.run_static(x, t)
+    assert len(static["cells"]) > len(out["cells"]) > 0
+    assert torch.equal(static["cells"][static["valid"]], out["cells"])
+    assert torch.equal(static["alpha"], out["alpha"]) and torch.equal(static["fg"], out["fg"])
+    off = CoarseToFine(g, None, coarse_side=32, prior_share=0.5)(x, t)
+    assert (out["alpha"] - off["alpha"]).abs().max() > 1e-3  # the refiner did act
+
+
 # -- tiles --------------------------------------------------------------------------------------------
 def test_tile_starts_cover_the_image():
     for length, tile, ov in [(100, 40, 8), (1000, 256, 32), (129, 128, 16), (50, 64, 8)]:
