@@ -336,6 +336,8 @@ class RefinerConfig:
     coarse_side: int = 320            # coarse long side at inference
     cells: int = 64                   # cells per step
     hair_frac: float = 0.5            # share of cells drawn from hair / jewellery regions where known
+    image_weights: Dict[str, float] = field(default_factory=dict)  # how often a training image is drawn, by
+                                      # name (e.g. {GT08: 4}: the one long-hair photo of the train part); others 1
     steps: int = 1000
     lr: float = 1e-3
     lr_d: float = 2e-4
@@ -371,6 +373,11 @@ def validate_refiner(cfg: RefinerConfig) -> None:
         raise GanMattingError(f"refiner config key 'context_sigma' must lie in [0, 16] (coarse px), got {cfg.context_sigma}")
     if not 0 <= cfg.budget <= 1 or not 0 <= cfg.hair_frac <= 1 or not 0 <= cfg.prior_share <= 1:
         raise GanMattingError("refiner config keys 'budget', 'hair_frac' and 'prior_share' must lie in [0, 1]")
+    if not isinstance(cfg.image_weights, dict) or any(
+            not isinstance(k, str) or isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0
+            for k, v in cfg.image_weights.items()):
+        raise GanMattingError(f"refiner config key 'image_weights' must map image names to numbers >= 0, "
+                              f"got {cfg.image_weights!r}")
     if not cfg.coarse_sides or min(cfg.coarse_sides) < 16 or cfg.coarse_side < 16:
         raise GanMattingError("refiner config keys 'coarse_sides' / 'coarse_side' must be >= 16")
     for k in ("lambda_l1", "lambda_grad", "lambda_fg", "lambda_error", "lambda_adv", "lambda_style", "lambda_gabor"):

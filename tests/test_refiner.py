@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from gan_matting import GanMattingError
 from gan_matting.cli import main
 from gan_matting.config import RefinerConfig, load_config
 from gan_matting.inference.coarse_fine import CoarseToFine, coarse_pass
@@ -237,6 +238,28 @@ def _refiner_cfg(tmp_path, tiny_synth, gpath, *extra):
                               "steps=4", *extra], schema=RefinerConfig)
 
 
+def test_image_weights_steer_which_training_images_are_drawn(tmp_path, tiny_synth):
+    from types import SimpleNamespace
+    from gan_matting.training.refiner import RefinerGAN, training_files
+    gpath = tmp_path / "g.safetensors"
+    _tiny_g(gpath)
+    names = [f[0] for f in training_files(_refiner_cfg(tmp_path, tiny_synth, gpath))]
+    entries = [SimpleNamespace(name=n) for n in names]
+    plain = RefinerGAN(_refiner_cfg(tmp_path, tiny_synth, gpath), torch.device("cpu"))
+    uniform = [plain.pick_entry(entries) for _ in range(300)]
+    assert set(uniform) == set(range(len(entries)))
+    heavy, never = names[1], names[0]
+    cfg = _refiner_cfg(tmp_path, tiny_synth, gpath, f"image_weights={{{heavy}: 20, {never}: 0}}")
+    model = RefinerGAN(cfg, torch.device("cpu"))
+    draws = [model.pick_entry(entries) for _ in range(300)]
+    assert 0 not in draws and draws.count(1) > 0.8 * len(draws)
+    with pytest.raises(GanMattingError, match="no training image named GT03"):  # typos and validation images
+        training_files(_refiner_cfg(tmp_path, tiny_synth, gpath, "image_weights={GT03: 2}"))
+    for bad in ("image_weights={x: -1}", "image_weights=[1, 2]", "image_weights={x: true}"):
+        with pytest.raises(GanMattingError, match="image_weights"):
+            _refiner_cfg(tmp_path, tiny_synth, gpath, bad)
+
+
 def test_refiner_step_reaches_every_network_and_lowers_the_loss(tmp_path, tiny_synth):
     from gan_matting.training.refiner import RefinerGAN, load_entries
     gpath = tmp_path / "g.safetensors"
@@ -297,7 +320,6 @@ def test_train_refiner_resume_equals_straight_run_and_fast_infer(tmp_path, tiny_
 
 
 def test_refiner_config_is_validated(tmp_path):
-    from gan_matting import GanMattingError
     with pytest.raises(GanMattingError, match="real_root and/or synth_root"):
         load_config(None, [], schema=RefinerConfig)
     with pytest.raises(GanMattingError, match="'budget'"):
@@ -475,7 +497,6 @@ def test_guided_cells_equal_upsample_then_cut():
 
 
 def test_gated_refiner_trains_ships_its_share_and_runs_fast_mode(tmp_path, tiny_synth):
-    from gan_matting import GanMattingError
     from gan_matting.inference.coarse_fine import guided_apply_cells, guided_coefficients, load_pipeline, mix_prior
     from gan_matting.training.refiner import RefinerGAN, load_entries, train_refiner
     spec, g = _cf_prior_g()
@@ -523,7 +544,6 @@ def test_gated_refiner_trains_ships_its_share_and_runs_fast_mode(tmp_path, tiny_
 def test_refiner_settings_can_be_changed_without_retraining(tmp_path):
     """``set_refiner_settings``: the stored prior share / budget change what ``load_pipeline`` uses; the
     tensors stay identical; unknown keys and non-refiner files are refused."""
-    from gan_matting import GanMattingError
     from gan_matting.inference.coarse_fine import load_pipeline
     from gan_matting.models.weights import save_refiner, set_refiner_settings
     torch.manual_seed(0)
@@ -594,7 +614,6 @@ def test_released_gated_refiners_run_behind_the_fast_generator(name, sigma):
 def test_context_channel_is_the_blurred_coarse_alpha_in_training_and_inference(tmp_path, tiny_synth):
     """``context_sigma`` > 0: the refiner's extra channel is the coarse alpha blurred (Gaussian, coarse px)
     and upsampled, cut at its cells; the same in training and in the pipeline; stored with the weights."""
-    from gan_matting import GanMattingError
     from gan_matting.inference.coarse_fine import _up, coarse_context, load_pipeline, mix_prior
     from gan_matting.training.refiner import RefinerGAN, load_entries, train_refiner
     ref = build_network("patch_refiner", width=8, n_layers=3, prior_channel=True, context_sigma=1.5)

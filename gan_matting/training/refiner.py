@@ -96,6 +96,9 @@ def training_files(cfg: RefinerConfig) -> List[tuple]:
             files.append((s.name, s.image, s.alpha, tri, s.fg, s.region))
     if not files:
         raise GanMattingError("refiner training: no training images found (real_root / real_split / synth_root)")
+    unknown = set(cfg.image_weights) - {f[0].split("/")[0] for f in files}
+    if unknown:  # a typo, or a validation image: neither may pass silently
+        raise GanMattingError(f"refiner config 'image_weights': no training image named {', '.join(sorted(unknown))}")
     return files
 
 
@@ -176,6 +179,16 @@ class RefinerGAN:
         hc, wc = scores.shape[-2:]
         return torch.stack([torch.zeros_like(pick), pick // wc, pick % wc], dim=1)
 
+    def pick_entry(self, entries: List[Entry]) -> int:
+        """Index of the next training image: uniform, or by ``image_weights`` (keyed by the image's name,
+        without its trimap). Without weights the draw is the one every earlier run made (same stream)."""
+        if not self.cfg.image_weights:
+            return int(torch.randint(len(entries), (1,), generator=self.cell_gen))
+        w = torch.tensor([float(self.cfg.image_weights.get(e.name.split("/")[0], 1.0)) for e in entries])
+        if float(w.sum()) <= 0:
+            raise GanMattingError("refiner config 'image_weights': every training image has weight 0")
+        return int(torch.multinomial(w, 1, generator=self.cell_gen))
+
     def batch(self, entries: List[Entry]) -> Dict[str, torch.Tensor]:
         """Cells from 4 images (coarse side drawn per image) -> refiner inputs and targets."""
         cfg, P = self.cfg, self.cfg.train_patch
@@ -185,7 +198,7 @@ class RefinerGAN:
         parts: Dict[str, list] = {k: [] for k in keys}
         err_losses = []
         for _ in range(4):
-            e = entries[int(torch.randint(len(entries), (1,), generator=self.cell_gen))]
+            e = entries[self.pick_entry(entries)]
             side = cfg.coarse_sides[int(torch.randint(len(cfg.coarse_sides), (1,), generator=self.cell_gen))]
             c = {k: v.to(self.device) for k, v in e.coarse[side].items()}
             x, t, a = e.image.to(self.device), e.trimap.to(self.device), e.alpha.to(self.device)
