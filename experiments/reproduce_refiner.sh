@@ -107,6 +107,12 @@ train ctx_spec experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3 --s
 $PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.5 \
   --refiner "context gate sigma 3, hair cells 85 %=runs/ctx_s3_hair85/refiner_last.safetensors" \
   --refiner "context gate sigma 3, hair cells 85 %, specular hair=runs/ctx_spec/refiner_last.safetensors"
+# and with GT08, the train part's one long-hair photo, drawn 5x as often
+train ctx_gt08x5 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3 --set hair_frac=0.85 \
+  --set "image_weights={GT08: 5}"
+$PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.5 \
+  --refiner "context gate sigma 3, hair cells 85 %=runs/ctx_s3_hair85/refiner_last.safetensors" \
+  --refiner "context gate sigma 3, hair cells 85 %, GT08 drawn 5x=runs/ctx_gt08x5/refiner_last.safetensors"
 $PY experiments/refiner_generalisation.py                      # memorise vs generalise (README)
 $PY experiments/gate_learnability.py                           # is the per-pixel gate learnable? (README)
 $PY experiments/refiner_generalisation.py --lr 1e-3 --set width=32 --set n_layers=8 --set features=true
