@@ -337,7 +337,7 @@ class RefinerConfig:
     cells: int = 64                   # cells per step
     hair_frac: float = 0.5            # share of cells drawn from hair / jewellery regions where known
     image_weights: Dict[str, float] = field(default_factory=dict)  # how often a training image is drawn, by
-                                      # name (e.g. {GT08: 4}: the one long-hair photo of the train part); others 1
+                                      # name or glob (e.g. {GT08: 15, "synth_*": 2.5}); others 1
     steps: int = 1000
     lr: float = 1e-3
     lr_d: float = 2e-4

@@ -253,6 +253,11 @@ def test_image_weights_steer_which_training_images_are_drawn(tmp_path, tiny_synt
     model = RefinerGAN(cfg, torch.device("cpu"))
     draws = [model.pick_entry(entries) for _ in range(300)]
     assert 0 not in draws and draws.count(1) > 0.8 * len(draws)
+    # a glob sets every image it matches; an image's own key wins over it
+    assert all(n.startswith("synth_") for n in names)
+    cfg = _refiner_cfg(tmp_path, tiny_synth, gpath, f"image_weights={{'synth_*': 0, {names[2]}: 1}}")
+    model = RefinerGAN(cfg, torch.device("cpu"))
+    assert {model.pick_entry(entries) for _ in range(50)} == {2}
     with pytest.raises(GanMattingError, match="no training image named GT03"):  # typos and validation images
         training_files(_refiner_cfg(tmp_path, tiny_synth, gpath, "image_weights={GT03: 2}"))
     for bad in ("image_weights={x: -1}", "image_weights=[1, 2]", "image_weights={x: true}"):

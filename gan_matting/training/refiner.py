@@ -16,6 +16,7 @@ coarse size. The run folder holds resumable ``step_*.pt`` states and ``refiner_l
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import random
 import shutil
@@ -74,6 +75,15 @@ def _t(a: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)))[None].float()
 
 
+def image_weight(weights: Dict[str, float], name: str) -> float:
+    """The draw weight of training image ``name`` ("GT08/trimap1": the part before the slash counts): its
+    own key if ``weights`` has one, else the first matching glob pattern ("synth_*"), else 1."""
+    base = name.split("/")[0]
+    if base in weights:
+        return float(weights[base])
+    return next((float(v) for k, v in weights.items() if fnmatch.fnmatchcase(base, k)), 1.0)
+
+
 def training_files(cfg: RefinerConfig) -> List[tuple]:
     """(name, image, alpha, trimap, fg or None, region or None) paths; refused before any work if empty."""
     files = []
@@ -96,7 +106,8 @@ def training_files(cfg: RefinerConfig) -> List[tuple]:
             files.append((s.name, s.image, s.alpha, tri, s.fg, s.region))
     if not files:
         raise GanMattingError("refiner training: no training images found (real_root / real_split / synth_root)")
-    unknown = set(cfg.image_weights) - {f[0].split("/")[0] for f in files}
+    names = {f[0].split("/")[0] for f in files}
+    unknown = [k for k in cfg.image_weights if not fnmatch.filter(names, k)]
     if unknown:  # a typo, or a validation image: neither may pass silently
         raise GanMattingError(f"refiner config 'image_weights': no training image named {', '.join(sorted(unknown))}")
     return files
@@ -184,7 +195,7 @@ class RefinerGAN:
         without its trimap). Without weights the draw is the one every earlier run made (same stream)."""
         if not self.cfg.image_weights:
             return int(torch.randint(len(entries), (1,), generator=self.cell_gen))
-        w = torch.tensor([float(self.cfg.image_weights.get(e.name.split("/")[0], 1.0)) for e in entries])
+        w = torch.tensor([image_weight(self.cfg.image_weights, e.name) for e in entries])
         if float(w.sum()) <= 0:
             raise GanMattingError("refiner config 'image_weights': every training image has weight 0")
         return int(torch.multinomial(w, 1, generator=self.cell_gen))
