@@ -584,7 +584,8 @@ def test_refiner_settings_can_be_changed_without_retraining(tmp_path):
 
 
 @pytest.mark.parametrize("name,sigma", [("gan_matting_refiner_gated.safetensors", 0.0),
-                                        ("gan_matting_refiner_context.safetensors", 3.0)])
+                                        ("gan_matting_refiner_context.safetensors", 3.0),
+                                        ("gan_matting_refiner_context_hair.safetensors", 3.0)])
 def test_released_gated_refiners_run_behind_the_fast_generator(name, sigma):
     """The released gated refiners (the context refiner, default of `infer --mode fast` since 2026-11-26, and
     the gated option): each is gated, stores the 50/50 average and its context blur, and behind the released

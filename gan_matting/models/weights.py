@@ -32,9 +32,10 @@ RELEASED_WEIGHTS = CHECKPOINTS / "gan_matting_real_u2net_blend.safetensors"
 # released refiner was trained behind
 FAST_WEIGHTS = CHECKPOINTS / "gan_matting_real_cf.safetensors"
 REFINER_FORMAT = "gan_matting.refiner.v1"
-# the default refiner of `infer --mode fast` (since 2026-11-26 the context refiner: it reads the cf prior and
-# the blurred coarse alpha in its cells), trained behind FAST_WEIGHTS
-RELEASED_REFINER = CHECKPOINTS / "gan_matting_refiner_context.safetensors"
+# the default refiner of `infer --mode fast` (since 2026-11-26 18:30 the context refiner trained with more
+# real hair in its draws: it reads the cf prior and the blurred coarse alpha in its cells), trained behind
+# FAST_WEIGHTS; gan_matting_refiner_context.safetensors is the same network trained with uniform draws
+RELEASED_REFINER = CHECKPOINTS / "gan_matting_refiner_context_hair.safetensors"
 # the first released refiner: it reads neither the prior nor the context, so it runs behind any generator;
 # the default behind generators without a classical prior (the GPU paths' prior-free G, CUDA graphs)
 PRIOR_FREE_REFINER = CHECKPOINTS / "gan_matting_refiner.safetensors"
