@@ -113,6 +113,28 @@ train ctx_gt08x5 experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3 -
 $PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.5 \
   --refiner "context gate sigma 3, hair cells 85 %=runs/ctx_s3_hair85/refiner_last.safetensors" \
   --refiner "context gate sigma 3, hair cells 85 %, GT08 drawn 5x=runs/ctx_gt08x5/refiner_last.safetensors"
+# more real hair in the draws: GT08 5x (seed 1), 10x, 15x (width 24), with the procedural images weighted up;
+# the released recipe (gan_matting_refiner_context_hair) is GT08 10x + procedural 2x, seed 0; seeds 1 and 2
+H=(experiments/refiner_l1.yaml "${CTX[@]}" --set context_sigma=3 --set hair_frac=0.85)
+train ctx_gt08x5_seed1 "${H[@]}" --set "image_weights={GT08: 5}" --set seed=1
+train ctx_gt08x10 "${H[@]}" --set "image_weights={GT08: 10}"
+train ctx_gt08x15 "${H[@]}" --set "image_weights={GT08: 15}"
+train ctx_gt08x15_w24 "${H[@]}" --set "image_weights={GT08: 15}" --set width=24
+train ctx_gt08x15_s25 "${H[@]}" --set "image_weights={GT08: 15, synth_*: 2.5}"
+for sd in 0 1 2; do
+  train ctx_gt08x10_s2$([ $sd = 0 ] || echo _seed$sd) "${H[@]}" --set "image_weights={GT08: 10, synth_*: 2}" --set seed=$sd
+done
+R="context gate sigma 3, hair cells 85 %"
+$PY experiments/refiner_ablation.py --out runs/refiner_ablation --prior-share 0.5 \
+  --refiner "$R, GT08 drawn 5x=runs/ctx_gt08x5/refiner_last.safetensors" \
+  --refiner "$R, GT08 drawn 5x, seed 1=runs/ctx_gt08x5_seed1/refiner_last.safetensors" \
+  --refiner "$R, GT08 drawn 10x=runs/ctx_gt08x10/refiner_last.safetensors" \
+  --refiner "$R, GT08 drawn 15x=runs/ctx_gt08x15/refiner_last.safetensors" \
+  --refiner "$R, GT08 drawn 15x, width 24=runs/ctx_gt08x15_w24/refiner_last.safetensors" \
+  --refiner "$R, GT08 drawn 15x, procedural 2.5x=runs/ctx_gt08x15_s25/refiner_last.safetensors" \
+  --refiner "$R, GT08 drawn 10x, procedural 2x=runs/ctx_gt08x10_s2/refiner_last.safetensors" \
+  --refiner "$R, GT08 drawn 10x, procedural 2x, seed 1=runs/ctx_gt08x10_s2_seed1/refiner_last.safetensors" \
+  --refiner "$R, GT08 drawn 10x, procedural 2x, seed 2=runs/ctx_gt08x10_s2_seed2/refiner_last.safetensors"
 $PY experiments/refiner_generalisation.py                      # memorise vs generalise (README)
 $PY experiments/gate_learnability.py                           # is the per-pixel gate learnable? (README)
 $PY experiments/refiner_generalisation.py --lr 1e-3 --set width=32 --set n_layers=8 --set features=true
@@ -132,3 +154,5 @@ $PY experiments/hair_grid.py --weights checkpoints/gan_matting_real_cf.safetenso
 $PY experiments/real_photo_table.py --out runs/real_photo \
   --model "gan_cf-prior (photos only, step 200)=checkpoints/gan_matting_real_cf.safetensors" \
   --model "real_cf --mode fast=checkpoints/gan_matting_real_cf.safetensors@fast"
+$PY experiments/real_photo_table.py --out runs/real_photo \
+  --model "fast mode, default (context refiner with real hair draws, averaging 0.5)=checkpoints/gan_matting_real_cf.safetensors@fast"
