@@ -4,7 +4,7 @@
     python experiments/hair_grid.py --weights checkpoints/gan_matting_real_u2net_blend.safetensors \
         --post auto --trimap trimap1 --out docs/hair_grid_default.png   # what `infer` writes by default
     python experiments/hair_grid.py --weights checkpoints/gan_matting_real_cf.safetensors \
-        --refiner checkpoints/gan_matting_refiner_context.safetensors --out docs/fast_mode_grid.png
+        --refiner checkpoints/gan_matting_refiner_context_hair.safetensors --out docs/fast_mode_grid.png
         # photo | full resolution | naive coarse upscale | fast mode | GT
 
 Rows: validation hair/fur crops of alphamatting_dev (never trained on), then alphamatting_test images

@@ -149,7 +149,7 @@ $GM bench infer --fast-only --image "$SHARED/fur_1080p_pseudo_alpha/input/sample
   --trimap runs/bench_input/sample1_trimap.png --repeats 5 --out runs/bench_fast
 $PY experiments/foreground_table.py --data runs/data/hair_bench12 --out runs/foreground
 $PY experiments/hair_grid.py --weights checkpoints/gan_matting_real_cf.safetensors \
-  --refiner checkpoints/gan_matting_refiner_context.safetensors --out docs/fast_mode_grid.png
+  --refiner checkpoints/gan_matting_refiner_context_hair.safetensors --out docs/fast_mode_grid.png
 # the fast mode next to cf / knn / lkm on the validation part (the README's real-photo table)
 $PY experiments/real_photo_table.py --out runs/real_photo \
   --model "gan_cf-prior (photos only, step 200)=checkpoints/gan_matting_real_cf.safetensors" \
