@@ -79,6 +79,8 @@ def test_specular_highlights_change_hair_colour_not_coverage(tmp_path):
         write_dataset(tmp_path / "x", "tiny", n=1, scene={"specular": 1.5}, progress=False)
     with pytest.raises(GanMattingError, match="unknown scene"):
         write_dataset(tmp_path / "x", "tiny", n=1, scene={"shiny": 1}, progress=False)
+    with pytest.raises(GanMattingError, match="unknown scene"):  # supersampling stays the preset's
+        write_dataset(tmp_path / "x", "tiny", n=1, scene={"ss": 2}, progress=False)
 
 
 def test_same_seed_same_bytes_different_seed_differs(tmp_path):

@@ -107,7 +107,7 @@ def training_files(cfg: RefinerConfig) -> List[tuple]:
     if not files:
         raise GanMattingError("refiner training: no training images found (real_root / real_split / synth_root)")
     names = {f[0].split("/")[0] for f in files}
-    unknown = [k for k in cfg.image_weights if not fnmatch.filter(names, k)]
+    unknown = [k for k in cfg.image_weights if not any(fnmatch.fnmatchcase(n, k) for n in names)]
     if unknown:  # a typo, or a validation image: neither may pass silently
         raise GanMattingError(f"refiner config 'image_weights': no training image named {', '.join(sorted(unknown))}")
     return files

@@ -113,7 +113,8 @@ def write_dataset(out, preset: str = "hair-bench", n: Optional[int] = None, seed
         raise GanMattingError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     p = PRESETS[preset]
     if scene:
-        unknown = set(scene) - {f.name for f in fields(SceneConfig)} | ({"ss"} & set(scene))
+        settable = {f.name for f in fields(SceneConfig)} - {"ss"}  # supersampling is the preset's
+        unknown = set(scene) - settable
         if unknown:
             raise GanMattingError(f"synth: unknown scene setting(s) {', '.join(sorted(unknown))}")
         if not 0 <= float(scene.get("specular", 0)) <= 1:
